@@ -1,0 +1,497 @@
+// Package config reads the settings of `rivulet serve` from flags, the
+// environment and a config file.
+//
+// Every setting has a flag (--data-dir), an environment variable
+// (RIVULET_DATA_DIR) and a config-file key (data-dir). Precedence, highest
+// first: flag, environment, file, default. The file is named by --config or
+// RIVULET_CONFIG and holds `key = value` lines; '#' starts a comment line and
+// a value may be double-quoted. Unknown keys, repeated keys and bad values
+// are errors. An empty environment variable counts as unset.
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts every environment variable name.
+const EnvPrefix = "RIVULET_"
+
+// Sync modes.
+const (
+	// SyncDefault acknowledges a write once JetStream has written it to its
+	// files (it survives kill -9); JetStream fsyncs in the background.
+	SyncDefault = "default"
+	// SyncAlways fsyncs every write before acknowledging it (it survives
+	// power loss).
+	SyncAlways = "always"
+)
+
+// Log formats.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+// Config is the complete serve configuration.
+type Config struct {
+	// Addr is the plain listener: HTTP/1.1 and h2c on one port.
+	Addr string
+	// TLSPort adds a TLS listener on Addr's host; 0 means none.
+	TLSPort int
+	// TLSCert and TLSKey are PEM files; both empty means self-signed.
+	TLSCert string
+	TLSKey  string
+	DataDir string
+	// InMemory keeps nothing on disk, not even a generated certificate.
+	InMemory bool
+	// NATSURL names an external NATS; empty runs one in-process.
+	NATSURL string
+	// NATSListen makes the embedded NATS accept clients, so other rivulet
+	// processes can share its storage with --nats-url.
+	NATSListen string
+	Replicas   int
+	// Sync is SyncDefault or SyncAlways.
+	Sync        string
+	CreateDelay time.Duration
+	DeleteDelay time.Duration
+	ShardLimit  int
+	// ShutdownTimeout bounds how long shutdown waits for in-flight
+	// requests.
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+	// LogFormat is LogText or LogJSON.
+	LogFormat string
+	// File is the config file that was read, or "".
+	File string
+}
+
+// TLSAddr is the TLS listener's address, or "" when TLS is off.
+func (c *Config) TLSAddr() string {
+	if c.TLSPort == 0 {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.TLSPort))
+}
+
+// setting is one configurable value. name is the flag and the file key.
+type setting struct {
+	name    string
+	def     string
+	usage   string
+	isBool  bool
+	set     func(c *Config, v string) error
+	defText string // shown in usage instead of def, if set
+}
+
+// EnvName is the environment variable of a setting name ("data-dir" ->
+// "RIVULET_DATA_DIR").
+func EnvName(name string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+var settings = []setting{
+	{name: "addr", def: "127.0.0.1:4567", usage: "listen address for HTTP/1.1 and cleartext HTTP/2 (prior knowledge)",
+		set: func(c *Config, v string) error {
+			if _, err := parseAddr(v); err != nil {
+				return err
+			}
+			c.Addr = v
+			return nil
+		}},
+	{name: "tls-port", def: "0", defText: "off", usage: "also serve TLS (h2 by ALPN and HTTP/1.1) on this port of the --addr host",
+		set: func(c *Config, v string) error {
+			p, err := parsePort(v)
+			c.TLSPort = p
+			return err
+		}},
+	{name: "tls-cert", usage: "PEM certificate (chain) for TLS; without it a self-signed certificate is kept in the data directory",
+		set: func(c *Config, v string) error { c.TLSCert = v; return nil }},
+	{name: "tls-key", usage: "PEM private key for --tls-cert",
+		set: func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{name: "data-dir", def: "./rivulet-data", usage: "directory for stored data (the embedded NATS) and the generated TLS certificate",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+	{name: "in-memory", def: "false", isBool: true, usage: "keep everything in memory; nothing survives a restart",
+		set: func(c *Config, v string) (err error) { c.InMemory, err = parseBool(v); return err }},
+	{name: "nats-url", defText: "embedded", usage: "URL(s) of an external NATS 2.11+ with JetStream, comma-separated; empty runs NATS in-process",
+		set: func(c *Config, v string) error {
+			if err := checkNATSURL(v); err != nil {
+				return err
+			}
+			c.NATSURL = v
+			return nil
+		}},
+	{name: "nats-listen", defText: "off", usage: "let other processes use the embedded NATS at this host:port (e.g. a second rivulet serve --nats-url nats://HOST:PORT)",
+		set: func(c *Config, v string) error {
+			if _, err := parseAddr(v); err != nil {
+				return err
+			}
+			c.NATSListen = v
+			return nil
+		}},
+	{name: "replicas", def: "1", usage: "JetStream replicas per stream (1-5; more than 1 needs a clustered --nats-url)",
+		set: func(c *Config, v string) error {
+			n, err := parseInt(v, 1, 5)
+			c.Replicas = n
+			return err
+		}},
+	{name: "sync", def: SyncDefault, usage: "when a write is acknowledged: \"default\" once written to the files (survives kill -9), \"always\" after fsync (survives power loss)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case SyncDefault, SyncAlways:
+				c.Sync = v
+				return nil
+			}
+			return fmt.Errorf("%q is not one of default, always", v)
+		}},
+	{name: "create-delay", def: "500ms", usage: "how long a new stream stays CREATING",
+		set: func(c *Config, v string) (err error) { c.CreateDelay, err = parseDelay(v); return err }},
+	{name: "delete-delay", def: "500ms", usage: "how long a deleted stream stays DELETING",
+		set: func(c *Config, v string) (err error) { c.DeleteDelay, err = parseDelay(v); return err }},
+	{name: "shard-limit", def: "500", usage: "the account's shard limit per region",
+		set: func(c *Config, v string) (err error) { c.ShardLimit, err = parseInt(v, 1, 1_000_000); return err }},
+	{name: "shutdown-timeout", def: "10s", usage: "how long shutdown waits for in-flight requests before closing them",
+		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDelay(v); return err }},
+	{name: "log-level", def: "info", usage: "debug, info, warn or error",
+		set: func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "debug":
+				c.LogLevel = slog.LevelDebug
+			case "info":
+				c.LogLevel = slog.LevelInfo
+			case "warn", "warning":
+				c.LogLevel = slog.LevelWarn
+			case "error":
+				c.LogLevel = slog.LevelError
+			default:
+				return fmt.Errorf("%q is not one of debug, info, warn, error", v)
+			}
+			return nil
+		}},
+	{name: "log-format", def: LogText, usage: "text or json",
+		set: func(c *Config, v string) error {
+			switch v {
+			case LogText, LogJSON:
+				c.LogFormat = v
+				return nil
+			}
+			return fmt.Errorf("%q is not one of text, json", v)
+		}},
+}
+
+func lookup(name string) (*setting, bool) {
+	for i := range settings {
+		if settings[i].name == name {
+			return &settings[i], true
+		}
+	}
+	return nil, false
+}
+
+// Default returns the configuration with every setting at its default.
+func Default() *Config {
+	c := &Config{}
+	for _, s := range settings {
+		if err := s.set(c, s.def); err != nil {
+			panic(fmt.Sprintf("config: bad default for %s: %v", s.name, err))
+		}
+	}
+	return c
+}
+
+// ErrHelp is returned by Load when the arguments ask for help.
+var ErrHelp = flag.ErrHelp
+
+// rawFlag records a flag's text; values are checked later, in precedence
+// order, so errors name the source.
+type rawFlag struct {
+	isBool bool
+	v      *string
+}
+
+func (f rawFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+func (f rawFlag) Set(v string) error { *f.v = v; return nil }
+func (f rawFlag) IsBoolFlag() bool   { return f.isBool }
+
+// Load builds the configuration from command-line arguments (after the
+// subcommand name), the environment (lookupEnv, usually os.LookupEnv) and
+// the config file they name. The error says which flag, variable or file
+// line is wrong.
+func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	flags := make(map[string]*string)
+	for _, s := range settings {
+		v := new(string)
+		fs.Var(rawFlag{isBool: s.isBool, v: v}, s.name, s.usage)
+		flags[s.name] = v
+	}
+	var file string
+	fs.StringVar(&file, "config", "", "config file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, ErrHelp
+		}
+		return nil, flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (settings are flags: --name value)", fs.Arg(0))
+	}
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	env := func(name string) (string, bool) {
+		if lookupEnv == nil {
+			return "", false
+		}
+		v, ok := lookupEnv(EnvName(name))
+		return v, ok && v != ""
+	}
+	if !given["config"] {
+		file, _ = env("config")
+	}
+
+	c := Default()
+	if file != "" {
+		if err := loadFile(c, file); err != nil {
+			return nil, err
+		}
+		c.File = file
+	}
+	for _, s := range settings {
+		if v, ok := env(s.name); ok {
+			if err := s.set(c, v); err != nil {
+				return nil, fmt.Errorf("invalid %s: %w", EnvName(s.name), err)
+			}
+		}
+	}
+	for _, s := range settings {
+		if given[s.name] {
+			if err := s.set(c, *flags[s.name]); err != nil {
+				return nil, fmt.Errorf("invalid --%s: %w", s.name, err)
+			}
+		}
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// flagError rewords the flag package's errors to use --name.
+func flagError(err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Errorf("unknown flag %s", dashes(name))
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return fmt.Errorf("flag %s needs a value", dashes(name))
+	}
+	return err
+}
+
+func dashes(name string) string { return "--" + strings.TrimLeft(name, "-") }
+
+// check validates combinations of settings.
+func (c *Config) check() error {
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key must be given together")
+	case c.TLSCert != "" && c.TLSPort == 0:
+		return errors.New("--tls-cert and --tls-key need --tls-port")
+	case c.NATSListen != "" && c.NATSURL != "":
+		return errors.New("--nats-listen applies to the embedded NATS; it cannot be used with --nats-url")
+	case c.Replicas > 1 && c.NATSURL == "":
+		return errors.New("--replicas above 1 needs a clustered --nats-url")
+	}
+	if c.TLSPort != 0 {
+		if p, _ := parseAddr(c.Addr); p == c.TLSPort {
+			return fmt.Errorf("--tls-port %d is the port of --addr", c.TLSPort)
+		}
+	}
+	return nil
+}
+
+// maxFileSize keeps a wrong --config (say, a data file) from being read
+// whole.
+const maxFileSize = 1 << 20
+
+func loadFile(c *Config, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if len(data) > maxFileSize {
+		return fmt.Errorf("config file %s: larger than %d bytes", path, maxFileSize)
+	}
+	return parseFile(c, path, data)
+}
+
+// parseFile applies `key = value` lines to c.
+func parseFile(c *Config, path string, data []byte) error {
+	seen := make(map[string]int)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), maxFileSize)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		where := fmt.Sprintf("config file %s line %d", path, n)
+		key, val, ok := strings.Cut(line, "=")
+		if !ok {
+			return fmt.Errorf("%s: want key = value, got %q", where, line)
+		}
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		s, known := lookup(key)
+		if !known {
+			return fmt.Errorf("%s: unknown key %q", where, key)
+		}
+		if prev, dup := seen[key]; dup {
+			return fmt.Errorf("%s: key %q already set on line %d", where, key, prev)
+		}
+		seen[key] = n
+		if strings.HasPrefix(val, `"`) {
+			uq, err := strconv.Unquote(val)
+			if err != nil {
+				return fmt.Errorf("%s: bad quoted value %s", where, val)
+			}
+			val = uq
+		}
+		if err := s.set(c, val); err != nil {
+			return fmt.Errorf("%s: invalid %s: %w", where, key, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Usage writes the settings, their variables and defaults.
+func Usage(w io.Writer) {
+	fmt.Fprintf(w, "  --config FILE\n        config file of `key = value` lines, keys as the flags below (env %s)\n", EnvName("config"))
+	for _, s := range settings {
+		arg := " VALUE"
+		if s.isBool {
+			arg = ""
+		}
+		def := s.def
+		if s.defText != "" {
+			def = s.defText
+		}
+		fmt.Fprintf(w, "  --%s%s\n        %s\n        (env %s", s.name, arg, s.usage, EnvName(s.name))
+		if def != "" {
+			fmt.Fprintf(w, ", default %s", def)
+		}
+		fmt.Fprintln(w, ")")
+	}
+	fmt.Fprintln(w, "\nPrecedence: flag > environment > config file > default.")
+}
+
+func parseAddr(v string) (port int, err error) {
+	host, p, err := net.SplitHostPort(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not host:port", v)
+	}
+	if strings.ContainsAny(host, " /") {
+		return 0, fmt.Errorf("%q has a bad host", v)
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return 0, fmt.Errorf("%q has a bad port (want 0-65535)", v)
+	}
+	return port, nil
+}
+
+func parsePort(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("%q is not a port number (0-65535, 0 for off)", v)
+	}
+	return n, nil
+}
+
+func parseInt(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
+	}
+	return n, nil
+}
+
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
+}
+
+func parseDelay(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration like 500ms or 2s", v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", v)
+	}
+	return d, nil
+}
+
+// checkNATSURL accepts what nats.Connect takes: comma-separated URLs,
+// with or without a scheme.
+func checkNATSURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			return fmt.Errorf("%q has an empty URL", v)
+		}
+		if !strings.Contains(part, "://") {
+			part = "nats://" + part
+		}
+		u, err := url.Parse(part)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("%q is not a NATS URL like nats://host:4222", v)
+		}
+	}
+	return nil
+}

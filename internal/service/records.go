@@ -1,0 +1,384 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rivulet/rivulet/api"
+	"github.com/rivulet/rivulet/internal/hashkey"
+	"github.com/rivulet/rivulet/internal/iterator"
+	"github.com/rivulet/rivulet/internal/seqnum"
+	"github.com/rivulet/rivulet/internal/store"
+)
+
+// writable loads a stream that accepts records. AWS answers writes to a
+// stream that is not ACTIVE or UPDATING as if it did not exist.
+func (s *Service) writable(ctx context.Context, k store.StreamKey) (*store.Stream, error) {
+	st, _, err := s.load(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if st.Status != api.StatusActive && st.Status != api.StatusUpdating {
+		return nil, notFound(k)
+	}
+	return st, nil
+}
+
+// route finds the open shard whose hash range holds the key.
+func route(st *store.Stream, h hashkey.Key) *store.Shard {
+	for i := range st.Shards {
+		sh := &st.Shards[i]
+		if sh.Closed != nil {
+			continue
+		}
+		if (hashkey.Range{Start: hashkey.MustParse(sh.StartHash), End: hashkey.MustParse(sh.EndHash)}).Contains(h) {
+			return sh
+		}
+	}
+	return nil
+}
+
+func hashOf(pk string, explicit *string) (hashkey.Key, error) {
+	if explicit == nil {
+		return hashkey.FromPartitionKey(pk), nil
+	}
+	h, err := hashkey.Parse(*explicit)
+	if err != nil {
+		return h, Errorf(ErrInvalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
+	}
+	return h, nil
+}
+
+func blobText(n int) string {
+	return fmt.Sprintf("java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]", n, n)
+}
+
+func (s *Service) checkRecordSize(st *store.Stream, path string, data []byte, pk string) error {
+	limit := st.MaxRecordSizeKiB * 1024
+	if len(data)+len(pk) <= limit {
+		return nil
+	}
+	return Errorf(ErrValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d",
+		blobText(len(data)), path, limit-len(pk))
+}
+
+func (s *Service) seqFor(st *store.Stream, shard int, p store.Position) string {
+	return seqnum.Format(seqnum.Parts{Shard: shard, Seq: p.Seq, Sub: p.Sub, Epoch: seqnum.EpochOf(st.Created.UnixMilli())})
+}
+
+// PutRecord stores one record.
+func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.PutRecordOutput, error) {
+	if err := validatePutRecord(in); err != nil {
+		return nil, err
+	}
+	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.writable(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRecordSize(st, "data", in.Data, *in.PartitionKey); err != nil {
+		return nil, err
+	}
+	h, err := hashOf(*in.PartitionKey, in.ExplicitHashKey)
+	if err != nil {
+		return nil, err
+	}
+	if o := in.SequenceNumberForOrdering; o != nil && *o != "0" {
+		if _, err := seqnum.Parse(*o); err != nil {
+			return nil, Errorf(ErrInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *o, k.Name, k.Account)
+		}
+	}
+	sh := route(st, h)
+	if sh == nil {
+		return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+	}
+	pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index},
+		[]store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(k)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0])}, nil
+}
+
+// PutRecords stores up to 500 records. Records bound for one shard go to
+// storage in one append, and shards are written in parallel; a shard whose
+// append fails fails only its own entries.
+func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api.PutRecordsOutput, error) {
+	if err := validatePutRecords(in); err != nil {
+		return nil, err
+	}
+	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.writable(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	type group struct {
+		shard   *store.Shard
+		idx     []int
+		entries []store.Entry
+	}
+	groups := map[int]*group{}
+	var order []*group
+	total := 0
+	for i, r := range in.Records {
+		if err := s.checkRecordSize(st, fmt.Sprintf("records.%d.member.data", i+1), r.Data, *r.PartitionKey); err != nil {
+			return nil, err
+		}
+		total += len(r.Data) + len(*r.PartitionKey)
+		h, err := hashOf(*r.PartitionKey, r.ExplicitHashKey)
+		if err != nil {
+			return nil, err
+		}
+		sh := route(st, h)
+		if sh == nil {
+			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+		}
+		g := groups[sh.Index]
+		if g == nil {
+			g = &group{shard: sh}
+			groups[sh.Index] = g
+			order = append(order, g)
+		}
+		g.idx = append(g.idx, i)
+		g.entries = append(g.entries, store.Entry{PartitionKey: *r.PartitionKey, Data: r.Data})
+	}
+	if total > maxPutRecordsBytes {
+		return nil, Errorf(ErrInvalidArgument, "Records size exceeds %d bytes limit", maxPutRecordsBytes)
+	}
+	out := &api.PutRecordsOutput{Records: make([]api.PutRecordsResultEntry, len(in.Records))}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		notFound bool
+	)
+	for _, g := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: g.shard.Index}, g.entries)
+			mu.Lock()
+			defer mu.Unlock()
+			for j, i := range g.idx {
+				e := &out.Records[i]
+				if err != nil {
+					e.ErrorCode, e.ErrorMessage = ptr("InternalFailure"), ptr("Internal Service Failure")
+					out.FailedRecordCount++
+					continue
+				}
+				e.ShardId, e.SequenceNumber = ptr(ShardID(g.shard.Index)), ptr(s.seqFor(st, g.shard.Index, pos[j]))
+			}
+			if err != nil {
+				notFound = notFound || errors.Is(err, store.ErrNotFound)
+				s.log.Warn("append failed", "stream", k.Name, "shard", g.shard.Index, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if notFound && int(out.FailedRecordCount) == len(in.Records) {
+		return nil, notFoundErr(k)
+	}
+	return out, nil
+}
+
+func notFoundErr(k store.StreamKey) error { return notFound(k) }
+
+func shardMissing(k store.StreamKey, shardID string) error {
+	return Errorf(ErrResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, k.Name, k.Account)
+}
+
+// GetShardIterator returns a signed read position in one shard.
+func (s *Service) GetShardIterator(ctx context.Context, in *api.GetShardIteratorInput) (*api.GetShardIteratorOutput, error) {
+	if err := validateGetShardIterator(in); err != nil {
+		return nil, err
+	}
+	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	idx, ok := parseShardID(*in.ShardId)
+	if !ok {
+		return nil, Errorf(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", *in.ShardId, k.Name, k.Account)
+	}
+	shardID := ShardID(idx)
+	st, _, err := s.load(ctx, k)
+	if err != nil {
+		return nil, shardMissing(k, shardID)
+	}
+	if st.Status != api.StatusActive && st.Status != api.StatusUpdating {
+		return nil, notFound(k)
+	}
+	sh := findShard(st, idx)
+	if sh == nil {
+		return nil, shardMissing(k, shardID)
+	}
+	ref := store.ShardRef{StreamID: st.ID, Shard: idx}
+	typ := *in.ShardIteratorType
+	it := iterator.Iterator{Issued: s.now(), StreamID: st.ID, Account: k.Account, Region: k.Region, Stream: k.Name, Shard: idx}
+	withSeq := typ == api.AtSequenceNumber || typ == api.AfterSequenceNumber
+	if in.StartingSequenceNumber != nil && !withSeq {
+		return nil, Errorf(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", typ)
+	}
+	switch typ {
+	case api.AtSequenceNumber, api.AfterSequenceNumber:
+		if in.StartingSequenceNumber == nil {
+			return nil, Errorf(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", typ)
+		}
+		seq := *in.StartingSequenceNumber
+		p, err := seqnum.Parse(seq)
+		if err != nil {
+			return nil, Errorf(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", seq, shardID, k.Name, k.Account)
+		}
+		if p.Shard != idx {
+			return nil, Errorf(ErrInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", ShardID(p.Shard), shardID)
+		}
+		if p.Epoch != seqnum.EpochOf(st.Created.UnixMilli()) {
+			return nil, Errorf(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", seq, shardID, k.Name, k.Account)
+		}
+		it.Seq, it.Sub = p.Seq, p.Sub
+		if typ == api.AfterSequenceNumber {
+			it.Sub++ // past the end of a message, the reader moves to the next
+		}
+	case api.TrimHorizon:
+		// Seq 0 reads from the oldest message the log still holds.
+	case api.Latest:
+		tip, err := s.be.Tip(ctx, ref)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		it.Seq = tip.LastSeq + 1
+	case api.AtTimestamp:
+		if in.Timestamp == nil {
+			return nil, Errorf(ErrInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		ts := in.Timestamp.Time
+		if ts.After(s.now()) {
+			return nil, Errorf(ErrInvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ts.UnixMilli(), s.now().UnixMilli())
+		}
+		seq, err := s.be.SeekTime(ctx, ref, ts)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		it.Seq, it.NotBefore = seq, ts
+	}
+	key, err := s.secretKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &api.GetShardIteratorOutput{ShardIterator: iterator.Encode(key, it)}, nil
+}
+
+func (s *Service) readErr(err error, k store.StreamKey, shardID string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return shardMissing(k, shardID)
+	}
+	return err
+}
+
+// awsDate formats times as Java's Date.toString does in UTC, which is how
+// AWS prints them in ExpiredIteratorException.
+func awsDate(t time.Time) string { return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006") }
+
+// readBatch is how many stored messages one storage read asks for.
+const readBatch = 256
+
+// GetRecords reads from an iterator's position.
+func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api.GetRecordsOutput, error) {
+	if err := validateGetRecords(in); err != nil {
+		return nil, err
+	}
+	key, err := s.secretKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	it, err := iterator.Decode(key, *in.ShardIterator)
+	if err != nil {
+		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	now := s.now()
+	if it.Expired(now) {
+		return nil, Errorf(ErrExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+			awsDate(it.Issued), awsDate(now), iterator.TTL.Milliseconds())
+	}
+	k := store.StreamKey{Account: it.Account, Region: it.Region, Name: it.Stream}
+	shardID := ShardID(it.Shard)
+	if in.StreamARN != nil && *in.StreamARN != StreamARN(k) {
+		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	st, _, err := s.load(ctx, k)
+	if err != nil || st.ID != it.StreamID || findShard(st, it.Shard) == nil {
+		return nil, shardMissing(k, shardID)
+	}
+	limit := 10000
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+	ref := store.ShardRef{StreamID: st.ID, Shard: it.Shard}
+	out := &api.GetRecordsOutput{Records: []api.Record{}}
+	next := store.Position{Seq: it.Seq, Sub: it.Sub}
+	bytes, caughtUp := 0, false
+	var lastTime time.Time
+read:
+	for len(out.Records) < limit && bytes < maxGetRecordsBytes {
+		msgs, err := s.be.Read(ctx, ref, next.Seq, min(readBatch, limit-len(out.Records)), maxGetRecordsBytes-bytes)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		if len(msgs) == 0 {
+			caughtUp = true
+			break
+		}
+		for _, m := range msgs {
+			start := 0
+			if m.Seq == next.Seq {
+				start = next.Sub
+			}
+			if m.Time.Before(it.NotBefore) {
+				next = store.Position{Seq: m.Seq + 1}
+				continue
+			}
+			for i := start; i < len(m.Entries); i++ {
+				e := m.Entries[i]
+				size := len(e.Data) + len(e.PartitionKey)
+				if len(out.Records) == limit || (bytes+size > maxGetRecordsBytes && len(out.Records) > 0) {
+					next = store.Position{Seq: m.Seq, Sub: i}
+					break read
+				}
+				out.Records = append(out.Records, api.Record{
+					SequenceNumber:              s.seqFor(st, it.Shard, store.Position{Seq: m.Seq, Sub: i}),
+					ApproximateArrivalTimestamp: api.Time{Time: m.Time.Truncate(time.Millisecond)},
+					Data:                        e.Data,
+					PartitionKey:                e.PartitionKey,
+				})
+				bytes += size
+				lastTime = m.Time
+			}
+			next = store.Position{Seq: m.Seq + 1}
+		}
+	}
+	if !caughtUp {
+		tip, err := s.be.Tip(ctx, ref)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		if next.Seq <= tip.LastSeq && !lastTime.IsZero() {
+			out.MillisBehindLatest = max(0, tip.LastTime.Sub(lastTime).Milliseconds())
+		}
+	}
+	nextIt := it
+	nextIt.Issued, nextIt.Seq, nextIt.Sub = now, next.Seq, next.Sub
+	tok := iterator.Encode(key, nextIt)
+	out.NextShardIterator = &tok
+	return out, nil
+}

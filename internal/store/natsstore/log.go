@@ -1,0 +1,281 @@
+package natsstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rivulet/rivulet/internal/batch"
+	"github.com/rivulet/rivulet/internal/store"
+)
+
+// shardNames returns the JetStream stream and subject of a shard's log.
+func shardNames(ref store.ShardRef) (stream, subject string, err error) {
+	if ref.StreamID == "" || ref.Shard < 0 {
+		return "", "", fmt.Errorf("natsstore: invalid shard ref %+v", ref)
+	}
+	// The ID is used inside a stream name and as one subject token.
+	for _, c := range []byte(ref.StreamID) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", "", fmt.Errorf("natsstore: stream ID %q has characters other than [-_a-zA-Z0-9]", ref.StreamID)
+		}
+	}
+	n := strconv.Itoa(ref.Shard)
+	return "KDS_" + ref.StreamID + "_" + n, "kds." + ref.StreamID + "." + n, nil
+}
+
+// dupWindow is the stream's dedup window. Rivulet sets no message IDs, so
+// it only needs to be valid: at least 100ms and at most MaxAge.
+func dupWindow(retention time.Duration) time.Duration {
+	if retention > 0 && retention < time.Second {
+		return max(retention, 100*time.Millisecond)
+	}
+	return time.Second
+}
+
+func (s *Store) shardConfig(name, subject string, retention time.Duration) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        name,
+		Subjects:    []string{subject},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      retention,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		Storage:     s.storage,
+		Replicas:    s.replicas,
+		Duplicates:  dupWindow(retention),
+		AllowDirect: true,
+	}
+}
+
+// CreateShard creates the shard's stream. An existing stream, whatever
+// its retention, counts as created.
+func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration) error {
+	if s.isClosed() {
+		return store.ErrClosed
+	}
+	name, subject, err := shardNames(ref)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	_, err = s.js.CreateStream(ctx, s.shardConfig(name, subject, retention))
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("natsstore: create %s: %w", name, err)
+	}
+	s.log.Debug("shard created", "stream", name, "retention", retention)
+	return nil
+}
+
+// DeleteShard deletes the shard's stream and its data. A missing stream is
+// not an error.
+func (s *Store) DeleteShard(ctx context.Context, ref store.ShardRef) error {
+	if s.isClosed() {
+		return store.ErrClosed
+	}
+	name, _, err := shardNames(ref)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	err = s.js.DeleteStream(ctx, name)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("natsstore: delete %s: %w", name, err)
+	}
+	s.log.Debug("shard deleted", "stream", name)
+	return nil
+}
+
+// SetRetention changes the shard stream's MaxAge.
+func (s *Store) SetRetention(ctx context.Context, ref store.ShardRef, retention time.Duration) error {
+	if s.isClosed() {
+		return store.ErrClosed
+	}
+	name, _, err := shardNames(ref)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	st, err := s.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("natsstore: stream %s: %w", name, err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxAge = retention
+	cfg.Duplicates = dupWindow(retention)
+	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return store.ErrNotFound
+		}
+		return fmt.Errorf("natsstore: update %s: %w", name, err)
+	}
+	return nil
+}
+
+// Read returns stored messages from seq from on, with one batched direct
+// get: the server answers with up to maxMsgs messages (stopping once about
+// maxBytes were sent) and an end-of-batch marker. maxMsgs <= 0 means 1,
+// maxBytes <= 0 leaves the byte limit to the server. Entries' Data alias
+// the received message and are not shared with anyone else.
+func (s *Store) Read(ctx context.Context, ref store.ShardRef, from uint64, maxMsgs, maxBytes int) ([]store.Message, error) {
+	if s.isClosed() {
+		return nil, store.ErrClosed
+	}
+	name, _, err := shardNames(ref)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	req := directReq{Seq: max(from, 1), Batch: max(maxMsgs, 1), MaxBytes: max(maxBytes, 0)}
+	raw, _, err := s.directGet(ctx, name, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Message, 0, len(raw))
+	for _, m := range raw {
+		entries, err := batch.Decode(m.data)
+		if err != nil {
+			return nil, fmt.Errorf("natsstore: %s seq %d: %w", name, m.seq, err)
+		}
+		out = append(out, store.Message{Seq: m.seq, Time: m.time, Entries: entries})
+	}
+	return out, nil
+}
+
+// Tip reads the shard stream's state.
+func (s *Store) Tip(ctx context.Context, ref store.ShardRef) (store.Tip, error) {
+	if s.isClosed() {
+		return store.Tip{}, store.ErrClosed
+	}
+	name, _, err := shardNames(ref)
+	if err != nil {
+		return store.Tip{}, err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	st, err := s.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return store.Tip{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Tip{}, fmt.Errorf("natsstore: stream %s: %w", name, err)
+	}
+	state := st.CachedInfo().State
+	t := store.Tip{FirstSeq: state.FirstSeq, LastSeq: state.LastSeq, LastTime: state.LastTime}
+	if state.Msgs == 0 {
+		// A new stream reports FirstSeq 0; an expired one LastSeq+1.
+		t.FirstSeq = t.LastSeq + 1
+	}
+	return t, nil
+}
+
+// SeekTime asks the server for the first message at or after t.
+func (s *Store) SeekTime(ctx context.Context, ref store.ShardRef, t time.Time) (uint64, error) {
+	// Read the tip first: a message stored after it has seq >= LastSeq+1,
+	// so LastSeq+1 stays a correct answer when the lookup finds nothing.
+	tip, err := s.Tip(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	name, _, _ := shardNames(ref)
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	t = t.UTC()
+	msgs, _, err := s.directGet(ctx, name, directReq{StartTime: &t, Batch: 1, MaxBytes: 1})
+	if err != nil {
+		return 0, err
+	}
+	if len(msgs) == 0 {
+		return tip.LastSeq + 1, nil
+	}
+	return msgs[0].seq, nil
+}
+
+// directReq is JetStream's direct get request (JSApiMsgGetRequest).
+type directReq struct {
+	Seq       uint64     `json:"seq,omitempty"`
+	NextFor   string     `json:"next_by_subj,omitempty"`
+	Batch     int        `json:"batch,omitempty"`
+	MaxBytes  int        `json:"max_bytes,omitempty"`
+	StartTime *time.Time `json:"start_time,omitempty"`
+}
+
+// rawMsg is one message of a direct get reply.
+type rawMsg struct {
+	subject string
+	seq     uint64
+	time    time.Time
+	header  nats.Header
+	data    []byte
+}
+
+// directGet sends a batched direct get (req.Batch must be >= 1) and
+// collects the replies up to the end-of-batch marker. pending is the
+// server's count of matching messages after the batch. A stream that is
+// missing (no responders) gives store.ErrNotFound.
+func (s *Store) directGet(ctx context.Context, stream string, req directReq) (msgs []rawMsg, pending uint64, err error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	inbox := s.nc.NewRespInbox()
+	sub, err := s.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, 0, fmt.Errorf("natsstore: direct get %s: %w", stream, err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	// A batch can be far above the default pending limits; it is bounded
+	// by the request itself.
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return nil, 0, err
+	}
+	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, body); err != nil {
+		return nil, 0, fmt.Errorf("natsstore: direct get %s: %w", stream, err)
+	}
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, 0, store.ErrNotFound // no such stream
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("natsstore: direct get %s: %w", stream, err)
+		}
+		if status := m.Header.Get("Status"); status != "" {
+			switch status {
+			case "204": // end of batch
+				pending, _ = strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+				return msgs, pending, nil
+			case "404": // nothing at or after the start
+				return msgs, 0, nil
+			default:
+				return nil, 0, fmt.Errorf("natsstore: direct get %s: status %s %s", stream, status, m.Header.Get("Description"))
+			}
+		}
+		seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return nil, 0, fmt.Errorf("natsstore: direct get %s: bad Nats-Sequence: %w", stream, err)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
+		if err != nil {
+			return nil, 0, fmt.Errorf("natsstore: direct get %s: bad Nats-Time-Stamp: %w", stream, err)
+		}
+		msgs = append(msgs, rawMsg{subject: m.Header.Get("Nats-Subject"), seq: seq, time: ts, header: m.Header, data: m.Data})
+	}
+}

@@ -1,0 +1,312 @@
+// Package natsstore is the store.Backend on NATS JetStream: stream metadata
+// in one KV bucket, and one JetStream stream per shard whose messages each
+// pack several records (internal/batch). By default it runs nats-server
+// in-process with no network listener; with Config.URL it uses an external
+// NATS system instead. docs/format/batch.md describes the layout.
+package natsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rivulet/rivulet/internal/store"
+)
+
+// Config chooses and tunes the NATS system behind a Store.
+type Config struct {
+	// URL of an external NATS system. Empty starts an embedded server.
+	URL string
+	// DataDir holds the embedded server's files; the server keeps them in
+	// DataDir/jetstream.
+	DataDir string
+	// InMemory keeps every stream and the KV bucket in memory: nothing
+	// survives Close.
+	InMemory bool
+	// SyncAlways makes the embedded server fsync every write before it
+	// acknowledges it (JetStream sync_always).
+	SyncAlways bool
+	Logger     *slog.Logger
+	// Replicas per stream and bucket, for clustered NATS. Default 1.
+	Replicas int
+	// ListenAddr ("host:port", port 0 picks one) makes the embedded server
+	// accept client connections, so other processes can share it. Empty
+	// means no listener at all.
+	ListenAddr string
+	// Server attaches in-process to an embedded server another Store
+	// started (see Store.Server) instead of starting one. Close leaves it
+	// running.
+	Server *server.Server
+}
+
+const (
+	metaBucket = "rivulet-meta"
+	secretKey  = "secret.iterator"
+	// embeddedMaxPayload lets one 10 MiB record plus framing fit a message.
+	embeddedMaxPayload = 16 << 20
+	// packTarget is the size group commit aims for per stored message.
+	packTarget = 1 << 20
+	// flusherIdle is how long a shard's flusher waits for work before it
+	// exits.
+	flusherIdle = time.Second
+	// ackTimeout bounds how long a published message may wait for its
+	// PubAck, so no caller or Close hangs on a lost reply.
+	ackTimeout = 30 * time.Second
+	// opTimeout bounds requests whose caller's context has no deadline.
+	opTimeout = 10 * time.Second
+)
+
+// Store is a store.Backend on NATS JetStream. It is safe for concurrent
+// use, also by several Stores (processes) on one NATS system.
+type Store struct {
+	log        *slog.Logger
+	ns         *server.Server // owned embedded server, nil otherwise
+	tmpDir     string         // removed on Close
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	kv         jetstream.KeyValue
+	storage    jetstream.StorageType
+	replicas   int
+	maxPayload int
+	target     int
+
+	mu     sync.Mutex
+	closed bool
+	queues map[store.ShardRef]*shardQueue
+	quit   chan struct{}
+	wg     sync.WaitGroup
+
+	secretMu sync.Mutex
+	secret   []byte
+}
+
+var _ store.Backend = (*Store)(nil)
+
+// Open starts or connects to NATS and makes sure the metadata bucket
+// exists.
+func Open(ctx context.Context, cfg Config) (st *Store, err error) {
+	s := &Store{
+		replicas: cfg.Replicas,
+		storage:  jetstream.FileStorage,
+		queues:   make(map[store.ShardRef]*shardQueue),
+		quit:     make(chan struct{}),
+	}
+	base := cfg.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	s.log = base.With("component", "natsstore")
+	if s.replicas <= 0 {
+		s.replicas = 1
+	}
+	if cfg.InMemory {
+		s.storage = jetstream.MemoryStorage
+	}
+	defer func() {
+		if err != nil {
+			s.shutdown()
+		}
+	}()
+
+	errH := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		s.log.Warn("nats async error", "err", err)
+	})
+	switch {
+	case cfg.URL != "":
+		s.nc, err = nats.Connect(cfg.URL, nats.Name("rivulet"), nats.MaxReconnects(-1), errH)
+	case cfg.Server != nil:
+		s.nc, err = nats.Connect("", nats.InProcessServer(cfg.Server), nats.Name("rivulet"), errH)
+	default:
+		if err = s.startEmbedded(cfg, base.With("component", "nats-server")); err != nil {
+			return nil, err
+		}
+		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("rivulet"), errH)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: connect: %w", err)
+	}
+	s.maxPayload = int(s.nc.MaxPayload())
+	s.target = min(packTarget, s.maxPayload)
+
+	s.js, err = jetstream.New(s.nc,
+		jetstream.WithPublishAsyncMaxPending(1024),
+		jetstream.WithPublishAsyncTimeout(ackTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: jetstream: %w", err)
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err = s.js.AccountInfo(ctx); err != nil {
+		return nil, fmt.Errorf("natsstore: JetStream not available: %w", err)
+	}
+	if err = s.openBucket(ctx); err != nil {
+		return nil, err
+	}
+	s.log.Debug("opened", "embedded", s.ns != nil, "max_payload", s.maxPayload, "storage", s.storage.String())
+	return s, nil
+}
+
+func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
+	dir := cfg.DataDir
+	if cfg.InMemory {
+		// JetStream wants a writable store dir even when every stream is in
+		// memory; keep it private and remove it on Close.
+		tmp, err := os.MkdirTemp("", "rivulet-nats-")
+		if err != nil {
+			return fmt.Errorf("natsstore: %w", err)
+		}
+		s.tmpDir, dir = tmp, tmp
+	} else if dir == "" {
+		return errors.New("natsstore: DataDir is required for an embedded file store")
+	}
+	opts := &server.Options{
+		ServerName: "rivulet",
+		JetStream:  true,
+		StoreDir:   dir, // the server adds "jetstream" itself
+		SyncAlways: cfg.SyncAlways,
+		MaxPayload: embeddedMaxPayload,
+		DontListen: cfg.ListenAddr == "",
+		NoSigs:     true,
+	}
+	if cfg.ListenAddr != "" {
+		host, port, err := net.SplitHostPort(cfg.ListenAddr)
+		if err != nil {
+			return fmt.Errorf("natsstore: ListenAddr: %w", err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return fmt.Errorf("natsstore: ListenAddr port: %w", err)
+		}
+		if p == 0 {
+			p = server.RANDOM_PORT
+		}
+		opts.Host, opts.Port = host, p
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("natsstore: embedded server: %w", err)
+	}
+	ns.SetLoggerV2(serverLogger{serverLog}, false, false, false)
+	s.ns = ns
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return errors.New("natsstore: embedded server did not start")
+	}
+	if !ns.JetStreamEnabled() {
+		return errors.New("natsstore: embedded server has no JetStream")
+	}
+	return nil
+}
+
+// openBucket binds the metadata bucket, creating it on first use. Two
+// processes may race here; the loser binds to the winner's bucket.
+func (s *Store) openBucket(ctx context.Context) error {
+	kv, err := s.js.KeyValue(ctx, metaBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      metaBucket,
+			Description: "rivulet stream metadata",
+			History:     1,
+			Storage:     s.storage,
+			Replicas:    s.replicas,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			kv, err = s.js.KeyValue(ctx, metaBucket)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("natsstore: meta bucket: %w", err)
+	}
+	s.kv = kv
+	return nil
+}
+
+// ClientURL is the embedded server's client URL when it listens (see
+// Config.ListenAddr), else "".
+func (s *Store) ClientURL() string {
+	if s.ns == nil || s.ns.Addr() == nil {
+		return ""
+	}
+	return s.ns.ClientURL()
+}
+
+// Server is the embedded server this Store started, or nil.
+func (s *Store) Server() *server.Server { return s.ns }
+
+// Close waits for accepted appends to finish, then disconnects and shuts
+// the embedded server down, which flushes its files. Calling it again is a
+// no-op.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.quit)
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.shutdown()
+	s.log.Debug("closed")
+	return nil
+}
+
+func (s *Store) shutdown() {
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+	if s.tmpDir != "" {
+		if err := os.RemoveAll(s.tmpDir); err != nil {
+			s.log.Warn("remove temp dir", "dir", s.tmpDir, "err", err)
+		}
+	}
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// withTimeout gives a default deadline to contexts that have none, so a
+// lost reply cannot block forever.
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, opTimeout)
+}
+
+// serverLogger routes nats-server's log to slog one level quieter than the
+// server means it: its notices are startup chatter.
+type serverLogger struct{ l *slog.Logger }
+
+func (l serverLogger) Noticef(format string, v ...any) { l.l.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "Maximum payloads over") {
+		// Rivulet raises max_payload on purpose for 10 MiB records.
+		l.l.Debug(msg)
+		return
+	}
+	l.l.Warn(msg)
+}
+func (l serverLogger) Fatalf(format string, v ...any) { l.l.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Errorf(format string, v ...any) { l.l.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Debugf(format string, v ...any) { l.l.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Tracef(string, ...any)          {}

@@ -1,0 +1,153 @@
+// Package store defines what the Kinesis service needs from storage: stream
+// metadata changed only by compare-and-swap, and one append-only log per
+// shard whose stored messages each pack several records. Backends live in
+// sub-packages; the contract tests in storetest run against each of them.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns, so the service can map them to AWS errors.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrConflict means a compare-and-swap lost: the revision was stale.
+	ErrConflict = errors.New("store: revision conflict")
+	// ErrClosed means the backend was closed.
+	ErrClosed = errors.New("store: closed")
+	// ErrTooLarge means one message would exceed the backend's payload limit.
+	ErrTooLarge = errors.New("store: message too large")
+)
+
+// StreamKey names a stream inside an (account, region) namespace.
+type StreamKey struct {
+	Account string
+	Region  string
+	Name    string
+}
+
+// Stream is a stream's metadata, stored as one record.
+type Stream struct {
+	Key StreamKey
+	// ID is unique to this incarnation of the stream. Backends name their
+	// per-shard logs after it, so a deleted and re-created stream never sees
+	// the old stream's data.
+	ID      string
+	Created time.Time
+	// Status is CREATING, ACTIVE, UPDATING or DELETING. A transitional
+	// status ends at StatusUntil; readers derive the current status from the
+	// clock, so no process has to be awake to finish a transition.
+	Status      string
+	StatusUntil time.Time
+	// NextStatus is what Status becomes at StatusUntil ("" means gone).
+	NextStatus        string
+	Mode              string
+	RetentionHours    int
+	MaxRecordSizeKiB  int
+	Shards            []Shard
+	NextShardIndex    int
+	Tags              map[string]string
+	ShardLevelMetrics []string
+	EncryptionType    string
+	KeyID             string
+}
+
+// Shard is one shard's metadata. Hash keys are decimal strings.
+type Shard struct {
+	Index          int
+	Parent         int // -1 when none
+	AdjacentParent int // -1 when none
+	StartHash      string
+	EndHash        string
+	Created        time.Time
+	// Closed is set once the shard accepts no more writes.
+	Closed *time.Time
+	// EndSeq is the last log position of a closed shard.
+	EndSeq uint64
+}
+
+// Revision is a compare-and-swap token. Zero means "must not exist".
+type Revision uint64
+
+// Meta stores stream metadata. Every change is a compare-and-swap against
+// the revision the caller read.
+type Meta interface {
+	Get(ctx context.Context, key StreamKey) (*Stream, Revision, error)
+	// Put writes s if the stored revision equals rev (0: if absent).
+	// It returns ErrConflict (or ErrExists when rev is 0) otherwise.
+	Put(ctx context.Context, s *Stream, rev Revision) (Revision, error)
+	Delete(ctx context.Context, key StreamKey, rev Revision) error
+	// List returns the streams of one namespace, sorted by name.
+	List(ctx context.Context, account, region string) ([]*Stream, error)
+	// Secret returns a random key shared by every process on this storage,
+	// created on first use. Iterators and tokens are signed with it.
+	Secret(ctx context.Context) ([]byte, error)
+}
+
+// ShardRef names one shard's log.
+type ShardRef struct {
+	StreamID string
+	Shard    int
+}
+
+// Entry is one user record as stored.
+type Entry struct {
+	PartitionKey string
+	Data         []byte
+}
+
+// Position is where an appended entry landed: the stored message's sequence
+// in the shard log, and the entry's index inside that message.
+type Position struct {
+	Seq uint64
+	Sub int
+}
+
+// Message is one stored message, decoded.
+type Message struct {
+	Seq     uint64
+	Time    time.Time
+	Entries []Entry
+}
+
+// Tip describes a shard log's extent. An empty log has LastSeq = FirstSeq-1.
+type Tip struct {
+	FirstSeq uint64
+	LastSeq  uint64
+	LastTime time.Time
+}
+
+// Log stores the records of every shard.
+type Log interface {
+	// CreateShard creates the log of one shard with the given retention.
+	// Creating an existing log is not an error.
+	CreateShard(ctx context.Context, ref ShardRef, retention time.Duration) error
+	// DeleteShard removes a shard's log and its data.
+	DeleteShard(ctx context.Context, ref ShardRef) error
+	// SetRetention changes how long a shard's messages are kept.
+	SetRetention(ctx context.Context, ref ShardRef, retention time.Duration) error
+	// Append stores entries in order and returns where each landed.
+	// Concurrent appends to one shard are packed into as few stored
+	// messages as possible (group commit); entries of one call stay in
+	// order and contiguous. It returns only once the data is acknowledged
+	// by storage.
+	Append(ctx context.Context, ref ShardRef, entries []Entry) ([]Position, error)
+	// Read returns stored messages with Seq >= from, at most maxMsgs of
+	// them and about maxBytes of payload (at least one message if any).
+	Read(ctx context.Context, ref ShardRef, from uint64, maxMsgs, maxBytes int) ([]Message, error)
+	// Tip reports the log's first and last sequence and last write time.
+	Tip(ctx context.Context, ref ShardRef) (Tip, error)
+	// SeekTime returns the sequence of the first message stored at or
+	// after t, or LastSeq+1 when there is none.
+	SeekTime(ctx context.Context, ref ShardRef, t time.Time) (uint64, error)
+}
+
+// Backend is a whole storage: metadata plus logs.
+type Backend interface {
+	Meta
+	Log
+	Close() error
+}

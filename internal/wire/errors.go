@@ -1,0 +1,180 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/rivulet/rivulet/internal/service"
+)
+
+// apiError is an error as the client sees it.
+type apiError struct {
+	status int
+	typ    string
+	msg    string
+	// msgKey is the body member holding msg: "message", or "Message" for
+	// SerializationException; empty leaves the member out, as AWS does for
+	// protocol errors.
+	msgKey string
+}
+
+func (e *apiError) Error() string {
+	if e.msgKey == "" {
+		return e.typ
+	}
+	return e.typ + ": " + e.msg
+}
+
+// errorTable maps each service error kind to its AWS error type and status.
+var errorTable = []struct {
+	kind   error
+	typ    string
+	status int
+}{
+	{service.ErrResourceNotFound, "ResourceNotFoundException", http.StatusBadRequest},
+	{service.ErrResourceInUse, "ResourceInUseException", http.StatusBadRequest},
+	{service.ErrInvalidArgument, "InvalidArgumentException", http.StatusBadRequest},
+	{service.ErrLimitExceeded, "LimitExceededException", http.StatusBadRequest},
+	{service.ErrExpiredIterator, "ExpiredIteratorException", http.StatusBadRequest},
+	{service.ErrExpiredNextToken, "ExpiredNextTokenException", http.StatusBadRequest},
+	{service.ErrProvisionedThroughputExceeded, "ProvisionedThroughputExceededException", http.StatusBadRequest},
+	{service.ErrValidation, "ValidationException", http.StatusBadRequest},
+	{service.ErrAccessDenied, "AccessDeniedException", http.StatusBadRequest},
+	{service.ErrInternal, "InternalFailure", http.StatusInternalServerError},
+}
+
+// internalFailureMessage is AWS's wording for InternalFailure; the real cause
+// stays in the log.
+const internalFailureMessage = "The request processing has failed because of an unknown error, exception or failure."
+
+const accessDeniedMessage = "Unable to determine service/operation name to be authorized"
+
+func messageError(typ, msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: typ, msg: msg, msgKey: "message"}
+}
+
+func unknownOperation() *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "UnknownOperationException"}
+}
+
+// serializationError is AWS's answer to a body it cannot read; type errors
+// carry a Java-style message under "Message".
+func serializationError(msg string) *apiError {
+	e := &apiError{status: http.StatusBadRequest, typ: "SerializationException"}
+	if msg != "" {
+		e.msg, e.msgKey = msg, "Message"
+	}
+	return e
+}
+
+func internalFailure() *apiError {
+	return &apiError{status: http.StatusInternalServerError, typ: "InternalFailure",
+		msg: internalFailureMessage, msgKey: "message"}
+}
+
+// toAPIError classifies any error from decoding or from an operation.
+// Unknown errors become InternalFailure and are logged with the request id.
+func (h *Handler) toAPIError(x *exchange, err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var se *service.Error
+	msg := ""
+	if errors.As(err, &se) {
+		msg = se.Message
+	}
+	for _, e := range errorTable {
+		if errors.Is(err, e.kind) {
+			out := &apiError{status: e.status, typ: e.typ}
+			if msg != "" {
+				out.msg, out.msgKey = msg, "message"
+			}
+			if e.status >= 500 {
+				h.log.Error("wire: internal failure", "op", x.op, "request_id", x.id, "err", err)
+			}
+			return out
+		}
+	}
+	if contextDone(x.r.Context()) {
+		h.log.Debug("wire: request abandoned", "op", x.op, "request_id", x.id, "err", err)
+	} else {
+		h.log.Error("wire: unexpected error", "op", x.op, "request_id", x.id, "err", err)
+	}
+	return internalFailure()
+}
+
+// writeError renders every JSON or CBOR error response.
+func (h *Handler) writeError(x *exchange, e *apiError) {
+	x.w.Header()[headerErrorType] = []string{e.typ}
+	var body []byte
+	if x.format == formatCBOR {
+		body = e.cborBody()
+	} else {
+		body = e.jsonBody()
+	}
+	x.write(e.status, x.format.contentType(), body)
+}
+
+func (e *apiError) jsonBody() []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"__type":`)
+	writeJSONString(&b, e.typ)
+	if e.msgKey != "" {
+		b.WriteString(`,"` + e.msgKey + `":`)
+		writeJSONString(&b, e.msg)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// cborBody writes an indefinite-length map, as AWS's CBOR front end does.
+func (e *apiError) cborBody() []byte {
+	var b bytes.Buffer
+	enc := cborEnc.NewEncoder(&b)
+	// Writes to a bytes.Buffer of strings cannot fail.
+	_ = enc.StartIndefiniteMap()
+	_ = enc.Encode("__type")
+	_ = enc.Encode(e.typ)
+	if e.msgKey != "" {
+		_ = enc.Encode(e.msgKey)
+		_ = enc.Encode(e.msg)
+	}
+	_ = enc.EndIndefinite()
+	return b.Bytes()
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Truncate(b.Len() - 1) // Encode's newline
+}
+
+// writeXML renders the errors AWS's front end gives before it knows the
+// protocol.
+func (x *exchange) writeXML(status int, typ, msg string) {
+	x.write(status, "", []byte("<"+typ+">\n  <Message>"+msg+"</Message>\n</"+typ+">\n"))
+}
+
+// writeCoral answers the legacy application/json content type: AWS parses
+// the body, then refuses every operation, with status 200.
+func (x *exchange) writeCoral(body []byte) {
+	var v any
+	typ, key := "UnknownOperationException", "message"
+	if json.Unmarshal(body, &v) != nil || !isJSONObjectOrArray(v) {
+		typ, key = "SerializationException", "Message"
+	}
+	x.write(http.StatusOK, contentTypePlainJSON,
+		[]byte(`{"Output":{"__type":"com.amazon.coral.service#`+typ+`","`+key+`":null},"Version":"1.0"}`))
+}
+
+func isJSONObjectOrArray(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
