@@ -23,11 +23,12 @@ func NewTime(t time.Time) *Time { return &Time{t.Truncate(time.Millisecond)} }
 // MarshalJSON writes epoch seconds with up to three decimals.
 func (t Time) MarshalJSON() ([]byte, error) {
 	ms := t.UnixMilli()
-	sec, frac := ms/1000, ms%1000
-	if frac < 0 {
-		sec, frac = sec-1, frac+1000
+	var b []byte
+	if ms < 0 {
+		b, ms = append(b, '-'), -ms
 	}
-	b := strconv.AppendInt(nil, sec, 10)
+	sec, frac := ms/1000, ms%1000
+	b = strconv.AppendInt(b, sec, 10)
 	if frac != 0 {
 		f := strconv.AppendInt([]byte{'.'}, 1000+frac, 10)
 		f = append(f[:1], f[2:]...) // drop the leading 1 that kept the zeros
@@ -56,19 +57,34 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return ErrTimeFormat
 		}
-		t.Time = secondsToTime(f)
-		return nil
+		return t.setSeconds(f)
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if err != nil {
 		return ErrTimeFormat
 	}
-	t.Time = secondsToTime(f)
+	return t.setSeconds(f)
+}
+
+// maxMillis bounds timestamps to what a JavaScript Date holds (year
+// 275760), far beyond any real use and far from int64 overflow.
+const maxMillis = 8.64e15
+
+func (t *Time) setSeconds(f float64) error {
+	ms := math.Round(f * 1000)
+	if math.IsNaN(ms) || math.Abs(ms) > maxMillis {
+		return ErrTimeFormat
+	}
+	t.Time = time.UnixMilli(int64(ms))
 	return nil
 }
 
-func secondsToTime(f float64) time.Time {
-	return time.UnixMilli(int64(math.Round(f * 1000)))
+func (t *Time) setMillis(ms int64) error {
+	if ms > maxMillis || ms < -maxMillis {
+		return ErrTimeFormat
+	}
+	t.Time = time.UnixMilli(ms)
+	return nil
 }
 
 // MarshalCBOR writes tag 1 around integer epoch milliseconds.
@@ -93,19 +109,14 @@ func (t *Time) UnmarshalCBOR(b []byte) error {
 	}
 	switch n := v.(type) {
 	case uint64:
-		if n > math.MaxInt64 {
+		if n > maxMillis {
 			return ErrTimeFormat
 		}
-		t.Time = time.UnixMilli(int64(n))
+		return t.setMillis(int64(n))
 	case int64:
-		t.Time = time.UnixMilli(n)
+		return t.setMillis(n)
 	case float64:
-		if math.IsInf(n, 0) || math.IsNaN(n) {
-			return ErrTimeFormat
-		}
-		t.Time = secondsToTime(n)
-	default:
-		return ErrTimeFormat
+		return t.setSeconds(n)
 	}
-	return nil
+	return ErrTimeFormat
 }

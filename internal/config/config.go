@@ -144,6 +144,10 @@ var settings = []setting{
 		}},
 	{name: "nats-listen", defText: "off", usage: "let other processes use the embedded NATS at this host:port (e.g. a second rivulet serve --nats-url nats://HOST:PORT)",
 		set: func(c *Config, v string) error {
+			if v == "" {
+				c.NATSListen = ""
+				return nil
+			}
 			if _, err := parseAddr(v); err != nil {
 				return err
 			}

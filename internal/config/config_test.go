@@ -132,6 +132,12 @@ log-format = json
 			}
 			return ""
 		}},
+		{"nats listen", []string{"--nats-listen", "127.0.0.1:4222"}, nil, func(c *Config) string {
+			if c.NATSListen != "127.0.0.1:4222" {
+				return "nats-listen not applied"
+			}
+			return ""
+		}},
 		{"external nats", []string{"--nats-url", "nats://a:4222,b:4222", "--replicas", "3"}, nil, func(c *Config) string {
 			if c.NATSURL != "nats://a:4222,b:4222" || c.Replicas != 3 {
 				return "nats settings not applied"
@@ -176,6 +182,8 @@ func TestErrors(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, nil, "", "invalid --log-format"},
 		{"empty data dir", []string{"--data-dir="}, nil, "", "invalid --data-dir: must not be empty"},
 		{"bad nats url", []string{"--nats-url", "nats://a:1,,b"}, nil, "", "invalid --nats-url"},
+		{"bad nats listen", []string{"--nats-listen", "4222"}, nil, "", "invalid --nats-listen"},
+		{"nats listen with url", []string{"--nats-listen", "127.0.0.1:4222", "--nats-url", "nats://a:1"}, nil, "", "--nats-listen applies to the embedded NATS"},
 		{"bad env", nil, map[string]string{"RIVULET_SHARD_LIMIT": "lots"}, "", `invalid RIVULET_SHARD_LIMIT: "lots"`},
 		{"bad env even when flag overrides it", []string{"--shard-limit", "5"}, map[string]string{"RIVULET_SHARD_LIMIT": "lots"}, "", "invalid RIVULET_SHARD_LIMIT"},
 		{"cert without key", []string{"--tls-port", "4568", "--tls-cert", "c.pem"}, nil, "", "--tls-cert and --tls-key must be given together"},

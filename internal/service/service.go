@@ -40,7 +40,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Defaults as documented in docs/CONFIG.md: short transitions suit tests.
+// Defaults; short transitions suit local development and tests.
 const (
 	DefaultCreateDelay      = 500 * time.Millisecond
 	DefaultDeleteDelay      = 500 * time.Millisecond

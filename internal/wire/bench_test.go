@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/rivulet/rivulet/api"
 )
 
@@ -38,4 +40,27 @@ func BenchmarkDecodePutRecords(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDecodePutRecordsCBOR decodes a 500-record, 10 MiB CBOR body.
+func BenchmarkDecodePutRecordsCBOR(b *testing.B) {
+	recs := make([]map[string]any, 500)
+	for i := range recs {
+		recs[i] = map[string]any{"Data": []byte(strings.Repeat("x", 20<<10)), "PartitionKey": "key"}
+	}
+	body, err := cbor.Marshal(map[string]any{"StreamName": "s", "Records": recs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		top, ok := formatCBOR.top(body)
+		if !ok {
+			b.Fatal("top")
+		}
+		var in api.PutRecordsInput
+		if err := formatCBOR.decode(top, &in); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -67,13 +67,11 @@ func (f format) top(body []byte) (map[string]rawValue, bool) {
 		return m, true
 	}
 	b := trimJSONSpace(body)
-	if len(b) == 0 || b[0] != '{' {
+	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
 		return nil, false
 	}
-	if json.Unmarshal(body, &m) != nil {
-		return nil, false
-	}
-	return m, true
+	m, err := splitObject(b)
+	return m, err == nil
 }
 
 // decode fills in, a pointer to an input struct, from the parsed body.

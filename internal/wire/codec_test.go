@@ -364,6 +364,7 @@ func TestLenientValues(t *testing.T) {
 			p := in.(*api.PutRecordsInput)
 			return len(p.Records) == 2 && p.Records[0].Data == nil && bytes.Equal(p.Records[1].Data, []byte{0})
 		}},
+		{"CreateStream", `{"streamName":"x","STREAMNAME":"y"}`, func(in any) bool { return in.(*api.CreateStreamInput).StreamName == nil }},
 		{"DeleteStream", ` {"EnforceConsumerDeletion" : true } `, func(in any) bool { return *in.(*api.DeleteStreamInput).EnforceConsumerDeletion }},
 	}
 	for _, tc := range tests {

@@ -160,15 +160,16 @@ func (x *exchange) writeXML(status int, typ, msg string) {
 }
 
 // writeCoral answers the legacy application/json content type: AWS parses
-// the body, then refuses every operation, with status 200.
+// the body, then refuses every operation with 404 (shared/reference,
+// "Protocol-level errors").
 func (x *exchange) writeCoral(body []byte) {
 	var v any
-	typ, key := "UnknownOperationException", "message"
+	typ := "UnknownOperationException"
 	if json.Unmarshal(body, &v) != nil || !isJSONObjectOrArray(v) {
-		typ, key = "SerializationException", "Message"
+		typ = "SerializationException"
 	}
-	x.write(http.StatusOK, contentTypePlainJSON,
-		[]byte(`{"Output":{"__type":"com.amazon.coral.service#`+typ+`","`+key+`":null},"Version":"1.0"}`))
+	x.write(http.StatusNotFound, contentTypePlainJSON,
+		[]byte(`{"Output":{"__type":"com.amazon.coral.service#`+typ+`"},"Version":"1.0"}`))
 }
 
 func isJSONObjectOrArray(v any) bool {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -68,14 +69,50 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"Records":{"Data":1}}`,
 		`[1,2]`,
 		`{"a":`,
+		` { "x\"y" : [ 1 , "a\\" , {"b":[]} ] , "Records" : [ ] } `,
+		`{"\u0053treamName":"s","StreamName":"t"}`,
 	} {
 		for pick := range len(fuzzInputs) {
 			f.Add(uint8(pick), []byte(s))
 		}
 	}
 	f.Fuzz(func(t *testing.T, pick uint8, body []byte) {
+		checkSplit(t, body)
 		checkDecode(t, formatJSON, pick, body)
 	})
+}
+
+// checkSplit compares the fast JSON splitter with encoding/json.
+func checkSplit(t *testing.T, body []byte) {
+	top, ok := formatJSON.top(body)
+	var want map[string]json.RawMessage
+	if err := json.Unmarshal(body, &want); err != nil || want == nil {
+		if ok {
+			t.Fatalf("top accepted %q, encoding/json did not", body)
+		}
+		return
+	}
+	if !ok || len(top) != len(want) {
+		t.Fatalf("top(%q) = %v, %v; encoding/json %v", body, top, ok, want)
+	}
+	for k, v := range want {
+		if string(top[k]) != string(v) {
+			t.Fatalf("member %q: %q, encoding/json %q", k, top[k], v)
+		}
+		var wantList []json.RawMessage
+		if json.Unmarshal(v, &wantList) != nil || wantList == nil {
+			continue
+		}
+		list, err := splitArray(top[k])
+		if err != nil || len(list) != len(wantList) {
+			t.Fatalf("array %q: %q %v; encoding/json %q", k, list, err, wantList)
+		}
+		for i := range list {
+			if string(list[i]) != string(wantList[i]) {
+				t.Fatalf("array %q item %d: %q; encoding/json %q", k, i, list[i], wantList[i])
+			}
+		}
+	}
 }
 
 func FuzzDecodeCBOR(f *testing.F) {

@@ -207,7 +207,7 @@ func (h *Handler) serve(x *exchange) {
 		h.writeError(x, h.toAPIError(x, err))
 		return
 	}
-	if resp, ok := out.(Responder); ok && resp != nil {
+	if resp, ok := out.(Responder); ok && !isNilPointer(out) {
 		x.wrote, x.status = true, http.StatusOK
 		resp.Respond(x.w, r.WithContext(ctx))
 		return

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rivulet/rivulet/api"
+	"github.com/rivulet/rivulet/internal/service"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -17,8 +21,8 @@ const (
 	xmlAccessDenied = "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n"
 	jsonUnknown     = `{"__type":"UnknownOperationException"}`
 	jsonSerial      = `{"__type":"SerializationException"}`
-	coralUnknown    = `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"}`
-	coralSerial     = `{"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"}`
+	coralUnknown    = `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}`
+	coralSerial     = `{"Output":{"__type":"com.amazon.coral.service#SerializationException"},"Version":"1.0"}`
 	listStreams     = TargetPrefix + ".ListStreams"
 )
 
@@ -100,10 +104,10 @@ func TestProtocolErrors(t *testing.T) {
 		{"json not json bad target", "POST", "/", noAuth("Whatever", ContentTypeJSON), "hello", 400, ContentTypeJSON, []byte(jsonSerial), "SerializationException"},
 		{"json bad target", "POST", "/", noAuth(TargetPrefix+".Whatever", ContentTypeJSON), "{}", 400, ContentTypeJSON, []byte(jsonUnknown), "UnknownOperationException"},
 		{"json bad service", "POST", "/", noAuth("Kinesis_20131203.ListStreams", ContentTypeJSON), "{}", 400, ContentTypeJSON, []byte(jsonUnknown), "UnknownOperationException"},
-		{"plain json", "POST", "/", noAuth(listStreams, "application/json"), "{}", 200, "application/json", []byte(coralUnknown), ""},
-		{"plain json no target", "POST", "/", noAuth("", "application/json"), "{}", 200, "application/json", []byte(coralUnknown), ""},
-		{"plain json not json", "POST", "/", noAuth(listStreams, "application/json"), "hello", 200, "application/json", []byte(coralSerial), ""},
-		{"plain json spaces", "POST", "/", noAuth(listStreams, "     application/json     ;"), "hello", 200, "application/json", []byte(coralSerial), ""},
+		{"plain json", "POST", "/", noAuth(listStreams, "application/json"), "{}", 404, "application/json", []byte(coralUnknown), ""},
+		{"plain json no target", "POST", "/", noAuth("", "application/json"), "{}", 404, "application/json", []byte(coralUnknown), ""},
+		{"plain json not json", "POST", "/", noAuth(listStreams, "application/json"), "hello", 404, "application/json", []byte(coralSerial), ""},
+		{"plain json spaces", "POST", "/", noAuth(listStreams, "     application/json     ;"), "hello", 404, "application/json", []byte(coralSerial), ""},
 		{"no auth", "POST", "/", noAuth(listStreams, ContentTypeJSON), "{}", 400, ContentTypeJSON,
 			[]byte(`{"__type":"MissingAuthenticationTokenException","message":"Missing Authentication Token"}`), "MissingAuthenticationTokenException"},
 		{"no auth type with spaces", "POST", "/", noAuth(listStreams, "   application/x-amz-json-1.1   ;whatever"), "{}", 400, ContentTypeJSON,
@@ -229,5 +233,32 @@ func TestCORS(t *testing.T) {
 	// OPTIONS without Origin is just another non-POST.
 	if r := serve(t, h, "OPTIONS", "/", nil, nil); r.status != 403 {
 		t.Fatalf("OPTIONS without origin: %d", r.status)
+	}
+}
+
+type streamOutput struct{}
+
+func (streamOutput) Respond(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("events for " + service.CallerFrom(r.Context()).Region))
+}
+
+func TestResponder(t *testing.T) {
+	ops := map[string]service.Operation{"SubscribeToShard": service.Op("SubscribeToShard",
+		func(context.Context, *api.ListStreamsInput) (*streamOutput, error) { return &streamOutput{}, nil })}
+	h := New(ops, Options{})
+	r := serve(t, h, "POST", "/", signed(TargetPrefix+".SubscribeToShard", ContentTypeJSON), []byte("{}"))
+	if r.status != 200 || string(r.body) != "events for us-west-2" ||
+		r.header.Get("Content-Type") != "application/vnd.amazon.eventstream" || !uuidRE.MatchString(r.get(headerRequestID)) {
+		t.Fatalf("%d %v %q", r.status, r.header, r.body)
+	}
+}
+
+func TestHEAD(t *testing.T) {
+	h, _, _ := testHandler(t)
+	r := serve(t, h, "HEAD", "/", nil, nil)
+	if r.status != 403 || len(r.body) != 0 {
+		t.Fatalf("%d %q", r.status, r.body)
 	}
 }

@@ -126,6 +126,7 @@ func (b *syncBuffer) String() string {
 type serverOptions struct {
 	dataDir string // empty: a fresh temporary directory
 	sync    string // empty: the server's default
+	extra   []string
 }
 
 // server is one `rivulet serve` process.
@@ -150,18 +151,17 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	}
 	// A free port can be taken by someone else before the server binds it;
 	// try a few.
-	var lastLog string
 	for attempt := 0; attempt < 3; attempt++ {
 		s, ok := tryStart(t, bin, opts)
 		if ok {
 			return s
 		}
-		lastLog = s.log.String()
-		if !strings.Contains(lastLog, "address already in use") {
+		if !strings.Contains(s.log.String(), "address already in use") {
 			break
 		}
 	}
-	t.Fatalf("rivulet serve did not become healthy; log:\n%s", tail(lastLog))
+	// The cleanup prints the server's log.
+	t.Fatalf("rivulet serve did not become healthy")
 	return nil
 }
 
@@ -177,6 +177,7 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 	if opts.sync != "" {
 		args = append(args, "--sync", opts.sync)
 	}
+	args = append(args, opts.extra...)
 	s.cmd = exec.Command(bin, args...)
 	// Only the flags above configure the server, not RIVULET_* settings
 	// of whoever runs the tests.
