@@ -376,3 +376,40 @@ type EnhancedMonitoringOutput struct {
 	CurrentShardLevelMetrics []string `json:"CurrentShardLevelMetrics"`
 	DesiredShardLevelMetrics []string `json:"DesiredShardLevelMetrics"`
 }
+
+// Resharding
+
+type SplitShardInput struct {
+	StreamName         *string `json:"StreamName,omitempty"`
+	StreamARN          *string `json:"StreamARN,omitempty"`
+	ShardToSplit       *string `json:"ShardToSplit,omitempty"`
+	NewStartingHashKey *string `json:"NewStartingHashKey,omitempty"`
+}
+type SplitShardOutput struct{}
+
+type MergeShardsInput struct {
+	StreamName           *string `json:"StreamName,omitempty"`
+	StreamARN            *string `json:"StreamARN,omitempty"`
+	ShardToMerge         *string `json:"ShardToMerge,omitempty"`
+	AdjacentShardToMerge *string `json:"AdjacentShardToMerge,omitempty"`
+}
+type MergeShardsOutput struct{}
+
+type UpdateShardCountInput struct {
+	StreamName       *string `json:"StreamName,omitempty"`
+	StreamARN        *string `json:"StreamARN,omitempty"`
+	TargetShardCount *int64  `json:"TargetShardCount,omitempty"`
+	ScalingType      *string `json:"ScalingType,omitempty"`
+}
+type UpdateShardCountOutput struct {
+	StreamName        string `json:"StreamName"`
+	StreamARN         string `json:"StreamARN"`
+	CurrentShardCount int64  `json:"CurrentShardCount"`
+	TargetShardCount  int64  `json:"TargetShardCount"`
+}
+
+type UpdateStreamModeInput struct {
+	StreamARN         *string            `json:"StreamARN,omitempty"`
+	StreamModeDetails *StreamModeDetails `json:"StreamModeDetails,omitempty"`
+}
+type UpdateStreamModeOutput struct{}

@@ -88,10 +88,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	svc := service.New(st, service.Config{
-		CreateDelay: serviceDelay(cfg.CreateDelay),
-		DeleteDelay: serviceDelay(cfg.DeleteDelay),
-		ShardLimit:  cfg.ShardLimit,
-		Logger:      logger,
+		CreateDelay:  serviceDelay(cfg.CreateDelay),
+		DeleteDelay:  serviceDelay(cfg.DeleteDelay),
+		ReshardDelay: serviceDelay(cfg.ReshardDelay),
+		ShardLimit:   cfg.ShardLimit,
+		Logger:       logger,
 	})
 	closeStorage := func() int {
 		svc.Close()

@@ -63,10 +63,11 @@ type Config struct {
 	NATSListen string
 	Replicas   int
 	// Sync is SyncDefault or SyncAlways.
-	Sync        string
-	CreateDelay time.Duration
-	DeleteDelay time.Duration
-	ShardLimit  int
+	Sync         string
+	CreateDelay  time.Duration
+	DeleteDelay  time.Duration
+	ReshardDelay time.Duration
+	ShardLimit   int
 	// ShutdownTimeout bounds how long shutdown waits for in-flight
 	// requests.
 	ShutdownTimeout time.Duration
@@ -173,6 +174,8 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.CreateDelay, err = parseDelay(v); return err }},
 	{name: "delete-delay", def: "500ms", usage: "how long a deleted stream stays DELETING",
 		set: func(c *Config, v string) (err error) { c.DeleteDelay, err = parseDelay(v); return err }},
+	{name: "reshard-delay", def: "500ms", usage: "how long a stream stays UPDATING before a reshard or mode change takes effect",
+		set: func(c *Config, v string) (err error) { c.ReshardDelay, err = parseDelay(v); return err }},
 	{name: "shard-limit", def: "500", usage: "the account's shard limit per region",
 		set: func(c *Config, v string) (err error) { c.ShardLimit, err = parseInt(v, 1, 1_000_000); return err }},
 	{name: "shutdown-timeout", def: "10s", usage: "how long shutdown waits for in-flight requests before closing them",

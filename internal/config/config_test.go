@@ -39,6 +39,7 @@ func TestDefaults(t *testing.T) {
 		Sync:            SyncDefault,
 		CreateDelay:     500 * time.Millisecond,
 		DeleteDelay:     500 * time.Millisecond,
+		ReshardDelay:    500 * time.Millisecond,
 		ShardLimit:      500,
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        slog.LevelInfo,

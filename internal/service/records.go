@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,19 +95,56 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 			return nil, Errorf(ErrInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *o, k.Name, k.Account)
 		}
 	}
-	sh := route(st, h)
-	if sh == nil {
-		return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+	size := len(in.Data) + len(*in.PartitionKey)
+	for attempt := 0; ; attempt++ {
+		sh := route(st, h)
+		if sh == nil {
+			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+		}
+		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, size) {
+			return nil, throttled(k, sh.Index)
+		}
+		pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index},
+			[]store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}})
+		if errors.Is(err, store.ErrNotFound) && attempt < maxRouteAttempts {
+			// The shard closed under us, or its log is not there yet:
+			// re-read the shard map (which finishes a pending reshard).
+			if st, err = s.rerouteWait(ctx, k, attempt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound(k)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0])}, nil
 	}
-	pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index},
-		[]store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound(k)
+}
+
+// maxRouteAttempts bounds how often a write re-reads the shard map after
+// finding its shard closed.
+const maxRouteAttempts = 10
+
+func (s *Service) rerouteWait(ctx context.Context, k store.StreamKey, attempt int) (*store.Stream, error) {
+	if attempt > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0])}, nil
+	return s.writable(ctx, k)
+}
+
+func throttled(k store.StreamKey, shard int) error {
+	return Errorf(ErrProvisionedThroughputExceeded, "%s", throttleMessage(k, shard))
+}
+
+func throttleMessage(k store.StreamKey, shard int) string {
+	return fmt.Sprintf("Rate exceeded for shard %s in stream %s under account %s.", ShardID(shard), k.Name, k.Account)
 }
 
 // PutRecords stores up to 500 records. Records bound for one shard go to
@@ -124,75 +162,116 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 	if err != nil {
 		return nil, err
 	}
-	type group struct {
-		shard   *store.Shard
-		idx     []int
-		entries []store.Entry
-	}
-	groups := map[int]*group{}
-	var order []*group
 	total := 0
 	for i, r := range in.Records {
 		if err := s.checkRecordSize(st, fmt.Sprintf("records.%d.member.data", i+1), r.Data, *r.PartitionKey); err != nil {
 			return nil, err
 		}
 		total += len(r.Data) + len(*r.PartitionKey)
-		h, err := hashOf(*r.PartitionKey, r.ExplicitHashKey)
-		if err != nil {
+	}
+	if total > maxPutRecordsBytes {
+		return nil, Errorf(ErrInvalidArgument, "Records size exceeds %d bytes limit", maxPutRecordsBytes)
+	}
+	hashes := make([]hashkey.Key, len(in.Records))
+	for i, r := range in.Records {
+		if hashes[i], err = hashOf(*r.PartitionKey, r.ExplicitHashKey); err != nil {
 			return nil, err
 		}
-		sh := route(st, h)
+	}
+	out := &api.PutRecordsOutput{Records: make([]api.PutRecordsResultEntry, len(in.Records))}
+	fail := func(i int, code, msg string) {
+		out.Records[i].ErrorCode, out.Records[i].ErrorMessage = ptr(code), ptr(msg)
+		out.FailedRecordCount++
+	}
+	todo := make([]int, len(in.Records))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt > 0 {
+			if st, err = s.rerouteWait(ctx, k, attempt-1); err != nil {
+				return nil, err
+			}
+		}
+		retry, missing := s.putGroups(ctx, st, k, in.Records, hashes, todo, out, fail, attempt < maxRouteAttempts)
+		if missing && int(out.FailedRecordCount) == len(in.Records) {
+			return nil, notFound(k)
+		}
+		todo = retry
+	}
+	return out, nil
+}
+
+// putGroups appends the entries in todo, grouped by shard, one goroutine
+// per shard. Entries whose shard turned out closed are returned for
+// another try when retry is set.
+func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.StreamKey, recs []api.PutRecordsRequestEntry,
+	hashes []hashkey.Key, todo []int, out *api.PutRecordsOutput, fail func(int, string, string), retry bool) (again []int, missing bool) {
+	type group struct {
+		shard   int
+		idx     []int
+		entries []store.Entry
+	}
+	groups := map[int]*group{}
+	var order []*group
+	for _, i := range todo {
+		r := recs[i]
+		sh := route(st, hashes[i])
 		if sh == nil {
-			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+			fail(i, "InternalFailure", "Internal Service Failure")
+			continue
+		}
+		if s.cfg.Faults != nil {
+			if code, msg := s.cfg.Faults.Entry(k.Name); code != "" {
+				fail(i, code, msg)
+				continue
+			}
+		}
+		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, len(r.Data)+len(*r.PartitionKey)) {
+			fail(i, "ProvisionedThroughputExceededException", throttleMessage(k, sh.Index))
+			continue
 		}
 		g := groups[sh.Index]
 		if g == nil {
-			g = &group{shard: sh}
+			g = &group{shard: sh.Index}
 			groups[sh.Index] = g
 			order = append(order, g)
 		}
 		g.idx = append(g.idx, i)
 		g.entries = append(g.entries, store.Entry{PartitionKey: *r.PartitionKey, Data: r.Data})
 	}
-	if total > maxPutRecordsBytes {
-		return nil, Errorf(ErrInvalidArgument, "Records size exceeds %d bytes limit", maxPutRecordsBytes)
-	}
-	out := &api.PutRecordsOutput{Records: make([]api.PutRecordsResultEntry, len(in.Records))}
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		notFound bool
+		wg sync.WaitGroup
+		mu sync.Mutex
 	)
 	for _, g := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: g.shard.Index}, g.entries)
+			pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: g.shard}, g.entries)
 			mu.Lock()
 			defer mu.Unlock()
-			for j, i := range g.idx {
-				e := &out.Records[i]
-				if err != nil {
-					e.ErrorCode, e.ErrorMessage = ptr("InternalFailure"), ptr("Internal Service Failure")
-					out.FailedRecordCount++
-					continue
-				}
-				e.ShardId, e.SequenceNumber = ptr(ShardID(g.shard.Index)), ptr(s.seqFor(st, g.shard.Index, pos[j]))
+			if errors.Is(err, store.ErrNotFound) && retry {
+				again = append(again, g.idx...)
+				return
 			}
 			if err != nil {
-				notFound = notFound || errors.Is(err, store.ErrNotFound)
-				s.log.Warn("append failed", "stream", k.Name, "shard", g.shard.Index, "err", err)
+				missing = missing || errors.Is(err, store.ErrNotFound)
+				s.log.Warn("append failed", "stream", k.Name, "shard", g.shard, "err", err)
+				for _, i := range g.idx {
+					fail(i, "InternalFailure", "Internal Service Failure")
+				}
+				return
+			}
+			for j, i := range g.idx {
+				out.Records[i].ShardId, out.Records[i].SequenceNumber = ptr(ShardID(g.shard)), ptr(s.seqFor(st, g.shard, pos[j]))
 			}
 		}()
 	}
 	wg.Wait()
-	if notFound && int(out.FailedRecordCount) == len(in.Records) {
-		return nil, notFoundErr(k)
-	}
-	return out, nil
+	slices.Sort(again) // keep request order within a shard on the next try
+	return again, missing
 }
-
-func notFoundErr(k store.StreamKey) error { return notFound(k) }
 
 func shardMissing(k store.StreamKey, shardID string) error {
 	return Errorf(ErrResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, k.Name, k.Account)
@@ -317,8 +396,15 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
 	}
 	st, _, err := s.load(ctx, k)
-	if err != nil || st.ID != it.StreamID || findShard(st, it.Shard) == nil {
+	if err != nil || st.ID != it.StreamID {
 		return nil, shardMissing(k, shardID)
+	}
+	shard := findShard(st, it.Shard)
+	if shard == nil {
+		return nil, shardMissing(k, shardID)
+	}
+	if s.cfg.Limits != nil && !s.cfg.Limits.Read(k, it.Shard) {
+		return nil, throttled(k, it.Shard)
 	}
 	limit := 10000
 	if in.Limit != nil {
@@ -366,6 +452,14 @@ read:
 			}
 			next = store.Position{Seq: m.Seq + 1}
 		}
+	}
+	if s.cfg.Limits != nil {
+		s.cfg.Limits.ReadDone(k, it.Shard, bytes)
+	}
+	if caughtUp && shard.Closed != nil && !shard.Pending {
+		// SHARD_END: no iterator, and where to go next.
+		out.ChildShards = childShards(st, it.Shard)
+		return out, nil
 	}
 	if !caughtUp {
 		tip, err := s.be.Tip(ctx, ref)

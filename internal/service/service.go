@@ -31,11 +31,18 @@ type Config struct {
 	CreateDelay time.Duration
 	// DeleteDelay is how long a deleted stream stays DELETING.
 	DeleteDelay time.Duration
+	// ReshardDelay is how long a stream stays UPDATING before a reshard
+	// or mode change takes effect.
+	ReshardDelay time.Duration
 	// ShardLimit is the account's shard limit per region.
 	ShardLimit int
 	// OnDemandStreamLimit is the account's ON_DEMAND stream limit.
 	OnDemandStreamLimit int
 	Logger              *slog.Logger
+	// Limits enforces AWS's throughput limits; nil means --limits=off.
+	Limits Limiter
+	// Faults injects errors and latency; nil means none.
+	Faults Faults
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -75,6 +82,12 @@ func New(be store.Backend, cfg Config) *Service {
 	}
 	if cfg.DeleteDelay == 0 {
 		cfg.DeleteDelay = DefaultDeleteDelay
+	}
+	if cfg.ReshardDelay == 0 {
+		cfg.ReshardDelay = DefaultReshardDelay
+	}
+	if cfg.ReshardDelay < 0 {
+		cfg.ReshardDelay = 0
 	}
 	if cfg.CreateDelay < 0 {
 		cfg.CreateDelay = 0
@@ -119,18 +132,53 @@ func (s *Service) Operations() map[string]Operation {
 		Op("ListStreams", s.ListStreams),
 		Op("ListTagsForResource", s.ListTagsForResource),
 		Op("ListTagsForStream", s.ListTagsForStream),
+		Op("MergeShards", s.MergeShards),
 		Op("PutRecord", s.PutRecord),
 		Op("PutRecords", s.PutRecords),
 		Op("RemoveTagsFromStream", s.RemoveTagsFromStream),
+		Op("SplitShard", s.SplitShard),
 		Op("TagResource", s.TagResource),
 		Op("UntagResource", s.UntagResource),
 		Op("UpdateMaxRecordSize", s.UpdateMaxRecordSize),
+		Op("UpdateShardCount", s.UpdateShardCount),
+		Op("UpdateStreamMode", s.UpdateStreamMode),
 	}
 	m := make(map[string]Operation, len(ops))
 	for _, o := range ops {
-		m[o.Name] = o
+		m[o.Name] = s.guard(o)
 	}
 	return m
+}
+
+// guard runs the fault injector and the control-plane rate limits before
+// an operation, when they are configured.
+func (s *Service) guard(o Operation) Operation {
+	if s.cfg.Faults == nil && s.cfg.Limits == nil {
+		return o
+	}
+	call := o.Call
+	o.Call = func(ctx context.Context, in any) (any, error) {
+		stream := streamOf(in)
+		if s.cfg.Faults != nil {
+			if err := s.cfg.Faults.Before(ctx, o.Name, stream); err != nil {
+				return nil, err
+			}
+		}
+		if s.cfg.Limits != nil && !s.cfg.Limits.Control(CallerFrom(ctx), o.Name, stream) {
+			c := CallerFrom(ctx)
+			if stream != "" {
+				return nil, Errorf(ErrLimitExceeded, "Rate exceeded for stream %s under account %s.", stream, c.Account)
+			}
+			return nil, Errorf(ErrLimitExceeded, "Rate exceeded for account %s.", c.Account)
+		}
+		return call(ctx, in)
+	}
+	return o
+}
+
+// streamOf finds the stream an input names, by StreamName or StreamARN.
+func streamOf(in any) string {
+	return streamByReflection(in)
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
@@ -213,19 +261,55 @@ func settle(st *store.Stream, now time.Time) bool {
 
 // load reads a stream, applying due status transitions. A stream whose
 // deletion has finished is removed from storage and reported missing.
+//
+// It also moves the stream along: it applies a reshard whose UPDATING
+// time is over, drops shards past retention, and finishes log work left
+// Pending, by whichever process calls it first.
 func (s *Service) load(ctx context.Context, k store.StreamKey) (*store.Stream, store.Revision, error) {
-	st, rev, err := s.be.Get(ctx, k)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, 0, notFound(k)
+	for attempt := 0; ; attempt++ {
+		st, rev, err := s.be.Get(ctx, k)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, 0, notFound(k)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		now := s.now()
+		if !settle(st, now) {
+			s.reap(ctx, st, rev)
+			return nil, 0, notFound(k)
+		}
+		dirty := false
+		if len(st.Plan) > 0 && st.Status != api.StatusUpdating {
+			applyPlan(st, now)
+			dirty = true
+		}
+		expired := expireShards(st, now)
+		if dirty || len(expired) > 0 {
+			rev, err = s.be.Put(ctx, st, rev)
+			if errors.Is(err, store.ErrConflict) && attempt < 20 {
+				continue
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, sh := range expired {
+				if err := s.be.DeleteShard(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}); err != nil {
+					s.log.Warn("delete expired shard", "stream", k.Name, "shard", sh.Index, "err", err)
+				}
+			}
+		}
+		if hasPending(st) {
+			rev, err = s.finishPending(ctx, st, rev)
+			if errors.Is(err, store.ErrConflict) && attempt < 20 {
+				continue
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+		}
+		return st, rev, nil
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	if !settle(st, s.now()) {
-		s.reap(ctx, st, rev)
-		return nil, 0, notFound(k)
-	}
-	return st, rev, nil
 }
 
 // reap removes a stream whose deletion is due. Losing the race to another

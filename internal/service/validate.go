@@ -525,3 +525,40 @@ func validateEnableEnhancedMonitoring(in *api.EnableEnhancedMonitoringInput) err
 	v.stream(in.StreamName, in.StreamARN)
 	return v.err()
 }
+
+func validateSplitShard(in *api.SplitShardInput) error {
+	var v validator
+	v.str("newStartingHashKey", in.NewStartingHashKey, true, vHashKey)
+	v.str("shardToSplit", in.ShardToSplit, true, vShardID)
+	v.stream(in.StreamName, in.StreamARN)
+	return v.err()
+}
+
+func validateMergeShards(in *api.MergeShardsInput) error {
+	var v validator
+	v.str("adjacentShardToMerge", in.AdjacentShardToMerge, true, vShardID)
+	v.str("shardToMerge", in.ShardToMerge, true, vShardID)
+	v.stream(in.StreamName, in.StreamARN)
+	return v.err()
+}
+
+var vScalingType = vStr{min: vNone, max: vNone, enum: []string{"UNIFORM_SCALING"}}
+
+func validateUpdateShardCount(in *api.UpdateShardCountInput) error {
+	var v validator
+	v.str("scalingType", in.ScalingType, true, vScalingType)
+	v.num("targetShardCount", in.TargetShardCount, true, vAtLeast(1))
+	v.stream(in.StreamName, in.StreamARN)
+	return v.err()
+}
+
+func validateUpdateStreamMode(in *api.UpdateStreamModeInput) error {
+	var v validator
+	v.str("streamARN", in.StreamARN, true, vStreamARN)
+	if in.StreamModeDetails == nil {
+		v.null("streamModeDetails")
+	} else {
+		v.str("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, vStreamMode)
+	}
+	return v.err()
+}

@@ -53,6 +53,20 @@ type Stream struct {
 	ShardLevelMetrics []string
 	EncryptionType    string
 	KeyID             string
+	// Plan is a reshard waiting for StatusUntil; the first process to load
+	// the stream after that applies it.
+	Plan []ReshardStep `json:",omitempty"`
+	// Scalings are the times of recent UpdateShardCount calls.
+	Scalings []time.Time `json:",omitempty"`
+}
+
+// ReshardStep is one requested change of the shard map.
+type ReshardStep struct {
+	Kind     string // "split", "merge" or "scale"
+	Shard    int
+	Adjacent int    // merge: the other shard
+	NewStart string // split: the second child's first hash key
+	Target   int    // scale: the open shard count to reach
 }
 
 // Shard is one shard's metadata. Hash keys are decimal strings.
@@ -67,6 +81,11 @@ type Shard struct {
 	Closed *time.Time
 	// EndSeq is the last log position of a closed shard.
 	EndSeq uint64
+	// Pending marks a shard whose log work is not done yet: an open shard
+	// whose log is still to be created, or a closed one whose log is still
+	// to be closed. Parents are closed before children get logs, so no
+	// record can land in a parent after one landed in its child.
+	Pending bool `json:",omitempty"`
 }
 
 // Revision is a compare-and-swap token. Zero means "must not exist".
@@ -127,6 +146,10 @@ type Log interface {
 	CreateShard(ctx context.Context, ref ShardRef, retention time.Duration) error
 	// DeleteShard removes a shard's log and its data.
 	DeleteShard(ctx context.Context, ref ShardRef) error
+	// CloseShard makes the shard's log refuse every later append, from any
+	// process, and returns the sequence of its last message. Messages stay
+	// readable until retention removes them. Closing twice is not an error.
+	CloseShard(ctx context.Context, ref ShardRef) (lastSeq uint64, err error)
 	// SetRetention changes how long a shard's messages are kept.
 	SetRetention(ctx context.Context, ref ShardRef, retention time.Duration) error
 	// Append stores entries in order and returns where each landed.

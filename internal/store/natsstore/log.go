@@ -279,3 +279,51 @@ func (s *Store) directGet(ctx context.Context, stream string, req directReq) (ms
 		msgs = append(msgs, rawMsg{subject: m.Header.Get("Nats-Subject"), seq: seq, time: ts, header: m.Header, data: m.Data})
 	}
 }
+
+// closedSuffix is appended to a closed shard's subject. JetStream stops
+// capturing the old subject at once, so a publish from any process, even
+// one holding stale metadata, finds no stream and fails; the messages
+// stay, and MaxAge still expires them (a sealed stream would keep them).
+const closedSuffix = ".closed"
+
+// CloseShard retires the shard's subject and returns its last sequence.
+func (s *Store) CloseShard(ctx context.Context, ref store.ShardRef) (uint64, error) {
+	if s.isClosed() {
+		return 0, store.ErrClosed
+	}
+	name, subject, err := shardNames(ref)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	st, err := s.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, store.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("natsstore: stream %s: %w", name, err)
+	}
+	cfg := st.CachedInfo().Config
+	if len(cfg.Subjects) != 1 || cfg.Subjects[0] != subject+closedSuffix {
+		cfg.Subjects = []string{subject + closedSuffix}
+		if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+			return 0, fmt.Errorf("natsstore: close %s: %w", name, err)
+		}
+	}
+	// A publish captured just before the update may still be stored after
+	// it; wait until the last sequence stops moving.
+	var last uint64
+	for i := 0; i < 20; i++ {
+		info, err := st.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("natsstore: stream %s: %w", name, err)
+		}
+		if i > 0 && info.State.LastSeq == last {
+			break
+		}
+		last = info.State.LastSeq
+		time.Sleep(5 * time.Millisecond)
+	}
+	return last, nil
+}

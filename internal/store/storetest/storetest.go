@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"Log/SeekTime", testSeekTime},
 		{"Log/Tip", testTip},
 		{"Log/DeleteShard", testDeleteShard},
+		{"Log/CloseShard", testCloseShard},
 		{"Log/LargeEntries", testLargeEntries},
 		{"Log/TooLarge", testTooLarge},
 		{"Log/Canceled", testCanceled},
@@ -963,5 +964,37 @@ func testClosed(t *testing.T, open Open) {
 	}
 	if _, err := keep.Append(ctx, ref, []store.Entry{entry("k", "v")}); err != nil {
 		t.Fatalf("other handle after Close: %v", err)
+	}
+}
+
+// testCloseShard: once closed, no handle can append, earlier data stays
+// readable, and closing again reports the same last sequence.
+func testCloseShard(t *testing.T, open Open) {
+	a, b := open(t), open(t)
+	ctx := ctxFor(t)
+	ref := newShard(t, a, time.Hour)
+	for i := 0; i < 3; i++ {
+		if _, err := b.Append(ctx, ref, []store.Entry{entry("k", fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := a.CloseShard(ctx, ref)
+	if err != nil || last != 3 {
+		t.Fatalf("CloseShard: last %d, %v; want 3", last, err)
+	}
+	for _, h := range []store.Backend{a, b} {
+		if _, err := h.Append(ctx, ref, []store.Entry{entry("k", "late")}); err == nil {
+			t.Fatal("append to a closed shard succeeded")
+		}
+	}
+	if again, err := b.CloseShard(ctx, ref); err != nil || again != 3 {
+		t.Fatalf("second CloseShard: %d, %v", again, err)
+	}
+	got, _ := readAll(t, a, ref)
+	if len(got) != 3 || string(got[2].Data) != "2" {
+		t.Fatalf("closed shard reads %d entries", len(got))
+	}
+	if _, err := a.CloseShard(ctx, store.ShardRef{StreamID: "missing", Shard: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("closing a missing shard: %v", err)
 	}
 }
