@@ -91,8 +91,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		CreateDelay:  serviceDelay(cfg.CreateDelay),
 		DeleteDelay:  serviceDelay(cfg.DeleteDelay),
 		ReshardDelay: serviceDelay(cfg.ReshardDelay),
-		ShardLimit:   cfg.ShardLimit,
-		Logger:       logger,
+		AutoScale: service.AutoScale{
+			SplitAfter: cfg.OnDemandSplitAfter,
+			MergeAfter: cfg.OnDemandMergeAfter,
+			HotRecords: float64(cfg.OnDemandHotRecords),
+			HotBytes:   float64(cfg.OnDemandHotBytes),
+		},
+		ShardLimit: cfg.ShardLimit,
+		Logger:     logger,
 	})
 	closeStorage := func() int {
 		svc.Close()

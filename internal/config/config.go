@@ -63,11 +63,15 @@ type Config struct {
 	NATSListen string
 	Replicas   int
 	// Sync is SyncDefault or SyncAlways.
-	Sync         string
-	CreateDelay  time.Duration
-	DeleteDelay  time.Duration
-	ReshardDelay time.Duration
-	ShardLimit   int
+	Sync               string
+	CreateDelay        time.Duration
+	DeleteDelay        time.Duration
+	ReshardDelay       time.Duration
+	OnDemandSplitAfter time.Duration
+	OnDemandMergeAfter time.Duration
+	OnDemandHotRecords int
+	OnDemandHotBytes   int
+	ShardLimit         int
 	// ShutdownTimeout bounds how long shutdown waits for in-flight
 	// requests.
 	ShutdownTimeout time.Duration
@@ -176,6 +180,17 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.DeleteDelay, err = parseDelay(v); return err }},
 	{name: "reshard-delay", def: "500ms", usage: "how long a stream stays UPDATING before a reshard or mode change takes effect",
 		set: func(c *Config, v string) (err error) { c.ReshardDelay, err = parseDelay(v); return err }},
+	{name: "ondemand-split-after", def: "30s", usage: "ON_DEMAND streams split a shard whose writes stay above --ondemand-hot-records or --ondemand-hot-bytes per second this long",
+		set: func(c *Config, v string) (err error) { c.OnDemandSplitAfter, err = parseDelay(v); return err }},
+	{name: "ondemand-merge-after", def: "10m", usage: "ON_DEMAND streams merge two adjacent shards whose writes both stay under a tenth of the hot rates this long",
+		set: func(c *Config, v string) (err error) { c.OnDemandMergeAfter, err = parseDelay(v); return err }},
+	{name: "ondemand-hot-records", def: "1000", usage: "records per second above which an ON_DEMAND shard counts as hot",
+		set: func(c *Config, v string) (err error) {
+			c.OnDemandHotRecords, err = parseInt(v, 1, 1_000_000_000)
+			return err
+		}},
+	{name: "ondemand-hot-bytes", def: "1048576", usage: "bytes per second above which an ON_DEMAND shard counts as hot",
+		set: func(c *Config, v string) (err error) { c.OnDemandHotBytes, err = parseInt(v, 1, 1<<40); return err }},
 	{name: "shard-limit", def: "500", usage: "the account's shard limit per region",
 		set: func(c *Config, v string) (err error) { c.ShardLimit, err = parseInt(v, 1, 1_000_000); return err }},
 	{name: "shutdown-timeout", def: "10s", usage: "how long shutdown waits for in-flight requests before closing them",

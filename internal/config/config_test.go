@@ -33,17 +33,21 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Addr:            "127.0.0.1:4567",
-		DataDir:         "./rivulet-data",
-		Replicas:        1,
-		Sync:            SyncDefault,
-		CreateDelay:     500 * time.Millisecond,
-		DeleteDelay:     500 * time.Millisecond,
-		ReshardDelay:    500 * time.Millisecond,
-		ShardLimit:      500,
-		ShutdownTimeout: 10 * time.Second,
-		LogLevel:        slog.LevelInfo,
-		LogFormat:       LogText,
+		Addr:               "127.0.0.1:4567",
+		DataDir:            "./rivulet-data",
+		Replicas:           1,
+		Sync:               SyncDefault,
+		CreateDelay:        500 * time.Millisecond,
+		DeleteDelay:        500 * time.Millisecond,
+		ReshardDelay:       500 * time.Millisecond,
+		OnDemandSplitAfter: 30 * time.Second,
+		OnDemandMergeAfter: 10 * time.Minute,
+		OnDemandHotRecords: 1000,
+		OnDemandHotBytes:   1 << 20,
+		ShardLimit:         500,
+		ShutdownTimeout:    10 * time.Second,
+		LogLevel:           slog.LevelInfo,
+		LogFormat:          LogText,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)

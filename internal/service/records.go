@@ -120,6 +120,9 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 		if err != nil {
 			return nil, err
 		}
+		if st.Mode == api.ModeOnDemand {
+			s.scaler.record(k, sh.Index, 1, size)
+		}
 		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0])}, nil
 	}
 }
@@ -263,8 +266,13 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 				}
 				return
 			}
+			bytes := 0
 			for j, i := range g.idx {
 				out.Records[i].ShardId, out.Records[i].SequenceNumber = ptr(ShardID(g.shard)), ptr(s.seqFor(st, g.shard, pos[j]))
+				bytes += len(g.entries[j].Data) + len(g.entries[j].PartitionKey)
+			}
+			if st.Mode == api.ModeOnDemand {
+				s.scaler.record(k, g.shard, len(g.idx), bytes)
 			}
 		}()
 	}

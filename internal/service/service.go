@@ -43,6 +43,8 @@ type Config struct {
 	Limits Limiter
 	// Faults injects errors and latency; nil means none.
 	Faults Faults
+	// AutoScale is the ON_DEMAND scaling policy.
+	AutoScale AutoScale
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -72,6 +74,8 @@ type Service struct {
 
 	secretMu sync.Mutex
 	secret   []byte
+
+	scaler *scaler
 }
 
 // New returns a service over be. Zero config fields take their defaults;
@@ -107,11 +111,13 @@ func New(be store.Backend, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{be: be, cfg: cfg, log: cfg.Logger}
+	s := &Service{be: be, cfg: cfg, log: cfg.Logger}
+	s.scaler = newScaler(s, cfg.AutoScale)
+	return s
 }
 
-// Close releases nothing today; it exists so callers shut down in order.
-func (s *Service) Close() {}
+// Close stops the ON_DEMAND scaler.
+func (s *Service) Close() { s.scaler.close() }
 
 // Operations lists every operation by its X-Amz-Target name.
 func (s *Service) Operations() map[string]Operation {

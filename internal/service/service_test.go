@@ -48,7 +48,9 @@ func newTestService(t *testing.T, be store.Backend) (*Service, *clock) {
 	if be == nil {
 		be = openBackend(t)
 	}
-	return New(be, Config{CreateDelay: time.Second, DeleteDelay: time.Second, ShardLimit: 10, Now: c.Now}), c
+	s := New(be, Config{CreateDelay: time.Second, DeleteDelay: time.Second, ShardLimit: 10, Now: c.Now})
+	t.Cleanup(s.Close)
+	return s, c
 }
 
 var ctx = context.Background()
