@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/discard"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
 )
@@ -32,14 +34,22 @@ type env struct {
 	client *http.Client
 }
 
-func start(b *testing.B) *env {
+func start(b *testing.B) *env { return startWith(b, false) }
+
+// startWith runs the server on disk, or with --storage=discard semantics
+// (records acknowledged and dropped) for the ceiling.
+func startWith(b *testing.B, discarding bool) *env {
 	b.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := natsstore.Open(context.Background(), natsstore.Config{DataDir: b.TempDir(), Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log})
+	var be store.Backend = st
+	if discarding {
+		be = discard.Wrap(st)
+	}
+	svc := service.New(be, service.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log})
 	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
 	b.Cleanup(func() { srv.Close(); svc.Close(); st.Close() })
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
@@ -89,9 +99,14 @@ func reportRecords(b *testing.B, perOp int) {
 }
 
 // BenchmarkPutRecords: 500 records of 1 KiB per call over 4 shards, with
-// 8 concurrent callers per core.
-func BenchmarkPutRecords(b *testing.B) {
-	e := start(b)
+// 4 concurrent callers per core.
+func BenchmarkPutRecords(b *testing.B) { benchPutRecords(b, start(b)) }
+
+// BenchmarkPutRecordsDiscard is the same load without storage: the ceiling
+// that BenchmarkPutRecords is measured against.
+func BenchmarkPutRecordsDiscard(b *testing.B) { benchPutRecords(b, startWith(b, true)) }
+
+func benchPutRecords(b *testing.B, e *env) {
 	e.createStream(b, "put", 4)
 	body := putRecordsBody("put", 500, 1024)
 	b.SetBytes(500 * 1024)

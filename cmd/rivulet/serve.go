@@ -17,6 +17,7 @@ import (
 	"github.com/rivulet/rivulet/internal/server"
 	"github.com/rivulet/rivulet/internal/service"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/discard"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
 )
@@ -87,7 +88,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		logger.Error("cannot open storage", "err", err)
 		return exitFailure
 	}
-	svc := service.New(st, service.Config{
+	var backend store.Backend = st
+	if cfg.Storage == config.StorageDiscard {
+		logger.Warn("--storage=discard: records are acknowledged and THROWN AWAY; for benchmarks only")
+		backend = discard.Wrap(st)
+	}
+	svc := service.New(backend, service.Config{
 		CreateDelay:  serviceDelay(cfg.CreateDelay),
 		DeleteDelay:  serviceDelay(cfg.DeleteDelay),
 		ReshardDelay: serviceDelay(cfg.ReshardDelay),

@@ -30,6 +30,10 @@ const EnvPrefix = "RIVULET_"
 
 // Sync modes.
 const (
+	// StorageJetStream keeps records in NATS JetStream.
+	StorageJetStream = "jetstream"
+	// StorageDiscard throws records away: a benchmark ceiling.
+	StorageDiscard = "discard"
 	// SyncDefault acknowledges a write once JetStream has written it to its
 	// files (it survives kill -9); JetStream fsyncs in the background.
 	SyncDefault = "default"
@@ -56,6 +60,8 @@ type Config struct {
 	DataDir string
 	// InMemory keeps nothing on disk, not even a generated certificate.
 	InMemory bool
+	// Storage is StorageJetStream, or StorageDiscard for benchmarks.
+	Storage string
 	// NATSURL names an external NATS; empty runs one in-process.
 	NATSURL string
 	// NATSListen makes the embedded NATS accept clients, so other rivulet
@@ -136,6 +142,15 @@ var settings = []setting{
 			}
 			c.DataDir = v
 			return nil
+		}},
+	{name: "storage", def: StorageJetStream, usage: "\"jetstream\" stores records; \"discard\" acknowledges and throws them away (benchmarks only: the ceiling without storage)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case StorageJetStream, StorageDiscard:
+				c.Storage = v
+				return nil
+			}
+			return fmt.Errorf("%q is not one of jetstream, discard", v)
 		}},
 	{name: "in-memory", def: "false", isBool: true, usage: "keep everything in memory; nothing survives a restart",
 		set: func(c *Config, v string) (err error) { c.InMemory, err = parseBool(v); return err }},
