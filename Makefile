@@ -5,7 +5,7 @@ GO ?= go
 TEST_TIMEOUT ?= 15m
 FUZZTIME ?= 15s
 
-.PHONY: run build test clients fmt-check vet go-test fuzz bench
+.PHONY: run build test clients fmt-check vet go-test fuzz bench bench-peers
 
 run:
 	$(GO) run ./cmd/rivulet serve
@@ -34,3 +34,8 @@ fuzz:
 
 bench:
 	$(GO) test -bench . -run '^$$' ./bench/...
+
+# Side by side with kinesalite and kinesis-mock (npm, into bench/.peers);
+# writes docs/BENCHMARKS.md. QUICK=1 for a short smoke run of the harness.
+bench-peers:
+	$(GO) run ./bench/peers

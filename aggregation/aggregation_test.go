@@ -546,62 +546,38 @@ func TestDeaggregateRecordSubSequenceNumbers(t *testing.T) {
 }
 
 func TestDeaggregateRecordHashRange(t *testing.T) {
-	keys := []string{"alpha", "beta", "gamma", "delta", "epsilon", "zeta"}
-	var recs []Record
-	var hks []*big.Int
-	for _, k := range keys {
-		recs = append(recs, Record{PartitionKey: k, Data: []byte(k)})
-		h, _ := Record{PartitionKey: k}.HashKey()
-		hks = append(hks, h)
-	}
-	// An explicit hash key routes its record regardless of the partition key.
-	recs = append(recs, Record{PartitionKey: "alpha", ExplicitHashKey: "0", Data: []byte("ehk0")})
-	hks = append(hks, big.NewInt(0))
-	// Out of the key space entirely, which Encode allows and the KCL drops.
-	recs = append(recs, Record{PartitionKey: "alpha", ExplicitHashKey: "-1", Data: []byte("neg")})
-	hks = append(hks, big.NewInt(-1))
-	blob := Encode(recs)
-
 	half := new(big.Int).Lsh(big.NewInt(1), 127)
-	ranges := []*HashRange{
-		{Start: big.NewInt(0), End: new(big.Int).Sub(half, big.NewInt(1))},
-		{Start: half, End: new(big.Int).Set(maxHashKey)},
-		{Start: hks[2], End: hks[2]}, // both ends inclusive
-		{Start: big.NewInt(1), End: new(big.Int).Set(maxHashKey)},
+	low := &HashRange{Start: big.NewInt(0), End: new(big.Int).Sub(half, big.NewInt(1))}
+	high := &HashRange{Start: half, End: new(big.Int).Set(maxHashKey)}
+	// Explicit hash keys place records exactly; both ends are inclusive.
+	inLow := []Record{
+		{PartitionKey: "a", ExplicitHashKey: "0", Data: []byte("first")},
+		{PartitionKey: "b", ExplicitHashKey: low.End.String(), Data: []byte("last")},
 	}
-	for ri, hr := range ranges {
-		got, err := DeaggregateRecord(KinesisRecord{SequenceNumber: "1", Data: blob}, hr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []int
-		for i, h := range hks {
-			if h.Cmp(hr.Start) >= 0 && h.Cmp(hr.End) <= 0 {
-				want = append(want, i)
-			}
-		}
-		if len(want) == 0 || len(want) == len(recs) {
-			t.Fatalf("range %d keeps %d of %d records: not a useful test", ri, len(want), len(recs))
-		}
-		if len(got) != len(want) {
-			t.Fatalf("range %d: %d user records, want %d", ri, len(got), len(want))
-		}
-		for j, i := range want {
-			if got[j].SubSequenceNumber != uint64(i) || !bytes.Equal(got[j].Data, recs[i].Data) {
-				t.Fatalf("range %d, kept record %d: sub-sequence %d data %q; want %d %q",
-					ri, j, got[j].SubSequenceNumber, got[j].Data, i, recs[i].Data)
-			}
+	blob := Encode(inLow)
+	got, err := DeaggregateRecord(KinesisRecord{SequenceNumber: "7", Data: blob}, low)
+	if err != nil || len(got) != 2 || got[0].SubSequenceNumber != 0 || got[1].SubSequenceNumber != 1 ||
+		string(got[1].Data) != "last" || got[1].SequenceNumber != "7" {
+		t.Fatalf("all in range: %+v %v", got, err)
+	}
+	// One user record outside the shard's range drops the whole aggregated
+	// record, as the KCL does: a KPL producer re-sends all of it.
+	mixed := Encode(append(inLow, Record{PartitionKey: "c", ExplicitHashKey: half.String(), Data: []byte("stray")}))
+	for _, hr := range []*HashRange{low, high} {
+		got, err := DeaggregateRecord(KinesisRecord{SequenceNumber: "8", Data: mixed}, hr)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("mixed record in %v: %d user records, %v", hr, len(got), err)
 		}
 	}
-	// nil is the whole key space: only the negative key is dropped.
-	got, _ := DeaggregateRecord(KinesisRecord{Data: blob}, nil)
-	if len(got) != len(recs)-1 || string(got[len(got)-1].Data) != "ehk0" {
-		t.Fatalf("full range kept %d records", len(got))
+	// Out of the key space entirely, which Encode allows: dropped even with
+	// the whole key space (nil).
+	neg := Encode([]Record{{PartitionKey: "a", Data: []byte("ok")}, {PartitionKey: "a", ExplicitHashKey: "-1", Data: []byte("neg")}})
+	if got, _ := DeaggregateRecord(KinesisRecord{Data: neg}, nil); len(got) != 0 {
+		t.Fatalf("negative hash key kept: %+v", got)
 	}
-	for _, hr := range []*HashRange{{}, {Start: big.NewInt(2), End: big.NewInt(1)}} {
-		if _, err := DeaggregateRecord(KinesisRecord{Data: blob}, hr); err == nil {
-			t.Fatalf("invalid range %v accepted", hr)
-		}
+	got, _ = DeaggregateRecord(KinesisRecord{Data: blob}, nil)
+	if len(got) != 2 {
+		t.Fatalf("nil range: %d user records", len(got))
 	}
 }
 

@@ -82,14 +82,16 @@ func (r Record) HashKey() (*big.Int, error) {
 //     message that does not parse) is returned as one plain record;
 //   - user records carry r's sequence number and sub-sequence numbers 0, 1,
 //     2... by position;
-//   - a user record whose hash key is outside hashRange is dropped; the
-//     others keep their sub-sequence numbers.
+//   - when any user record's hash key is outside hashRange, the whole
+//     aggregated record is dropped, as the KCL drops it: the producer sent
+//     it to a shard that no longer owned all of its keys (a reshard raced
+//     it), and a producer following the KPL sends those records again, so
+//     keeping part of it would deliver them twice.
 //
-// Two departures from the Java KCL, both on records no KPL writes: the KCL
-// drops every user record of an aggregated record once one is out of range,
-// and stops at a table index that does not exist, keeping the records
-// before it; here an out-of-range user record is dropped alone, and a bad
-// index (like any ErrMalformed) makes the whole record pass through as plain.
+// One departure from the Java KCL, on records no KPL writes: the KCL stops
+// at a table index that does not exist and keeps the records before it;
+// here a bad index (like any ErrMalformed) makes the whole record pass
+// through as plain.
 //
 // The only error is for a hashRange with nil or reversed ends.
 func DeaggregateRecord(r KinesisRecord, hashRange *HashRange) ([]UserRecord, error) {
@@ -111,7 +113,9 @@ func DeaggregateRecord(r KinesisRecord, hashRange *HashRange) ([]UserRecord, err
 	for i, rec := range records {
 		k, err := rec.HashKey()
 		if err != nil || !hashRange.Contains(k) {
-			continue // Deaggregate vetted every explicit hash key, so only the range drops
+			// Deaggregate vetted every explicit hash key, so only the
+			// range gets here.
+			return []UserRecord{}, nil
 		}
 		out = append(out, UserRecord{
 			Record:                      rec,

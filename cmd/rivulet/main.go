@@ -39,6 +39,7 @@ func register(c command) {
 
 // env is the process's surroundings, replaceable in tests.
 type env struct {
+	stdin     io.Reader // nil means os.Stdin
 	stdout    io.Writer
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
@@ -46,7 +47,7 @@ type env struct {
 }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv, started: time.Now()}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv, started: time.Now()}
 	os.Exit(run(context.Background(), e, os.Args[1:]))
 }
 

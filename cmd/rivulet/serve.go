@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/config"
+	"github.com/rivulet/rivulet/internal/fault"
+	"github.com/rivulet/rivulet/internal/limits"
 	"github.com/rivulet/rivulet/internal/server"
 	"github.com/rivulet/rivulet/internal/service"
 	"github.com/rivulet/rivulet/internal/store"
@@ -33,6 +36,8 @@ Serves the Kinesis Data Streams API on --addr: HTTP/1.1 and cleartext HTTP/2
 (prior knowledge) on one port, plus TLS on --tls-port if given. GET /health
 answers {"status":"ok"} while storage is reachable. SIGINT or SIGTERM drains
 in-flight requests, then closes storage; a second signal exits at once.
+/admin/faults (GET, PUT, POST, DELETE) changes fault rules at run time and
+GET /admin/limits shows the throughput limits, on --addr only (docs/LIMITS.md).
 
 Every flag is also an environment variable (RIVULET_ plus the name in upper
 snake case) and a key of the --config file, one "key = value" per line.
@@ -93,10 +98,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		logger.Warn("--storage=discard: records are acknowledged and THROWN AWAY; for benchmarks only")
 		backend = discard.Wrap(st)
 	}
+	lim, faults, err := limitsAndFaults(ctx, cfg, st, logger)
+	if err != nil {
+		logger.Error("cannot set up limits and faults", "err", err)
+		st.Close()
+		return exitFailure
+	}
+	var limiter service.Limiter // a nil *Limiter must not become a non-nil interface
+	if lim != nil {
+		limiter = lim
+	}
 	svc := service.New(backend, service.Config{
-		CreateDelay:  serviceDelay(cfg.CreateDelay),
-		DeleteDelay:  serviceDelay(cfg.DeleteDelay),
-		ReshardDelay: serviceDelay(cfg.ReshardDelay),
+		CreateDelay:         serviceDelay(cfg.CreateDelay),
+		DeleteDelay:         serviceDelay(cfg.DeleteDelay),
+		ReshardDelay:        serviceDelay(cfg.ReshardDelay),
+		ConsumerCreateDelay: serviceDelay(cfg.ConsumerCreateDelay),
+		ConsumerDeleteDelay: serviceDelay(cfg.ConsumerDeleteDelay),
 		AutoScale: service.AutoScale{
 			SplitAfter: cfg.OnDemandSplitAfter,
 			MergeAfter: cfg.OnDemandMergeAfter,
@@ -104,6 +121,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 			HotBytes:   float64(cfg.OnDemandHotBytes),
 		},
 		ShardLimit: cfg.ShardLimit,
+		Limits:     limiter,
+		Faults:     faults,
 		Logger:     logger,
 	})
 	closeStorage := func() int {
@@ -120,6 +139,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		TLSAddr: cfg.TLSAddr(),
 		TLSCert: cert,
 		Health:  storageHealth(st),
+		Admin:   adminHandler(faults, lim),
 	}, wire.NewHandler(svc.Operations(), logger), logger)
 	if err == nil {
 		err = srv.Start(ctx)
@@ -141,6 +161,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		ready = append(ready, "storage", "memory")
 	default:
 		ready = append(ready, "data_dir", cfg.DataDir, "sync", cfg.Sync)
+	}
+	ready = append(ready, "limits", cfg.Limits)
+	if n := len(faults.Rules()); n > 0 {
+		ready = append(ready, "fault_rules", n)
 	}
 	ready = append(ready, "version", versionString(), "startup", time.Since(e.started).Round(time.Millisecond).String())
 	logger.Info("rivulet ready", ready...)
@@ -227,4 +251,49 @@ func storageHealth(m store.Meta) func(context.Context) error {
 		}
 		return fmt.Errorf("storage: %w", err)
 	}
+}
+
+// limitsAndFaults builds the --limits and --faults hooks. The limiter is
+// nil with --limits=off. With --limits=aws this process joins the peer
+// registry, so processes sharing the storage divide the limits; closing
+// st stops its heartbeat. The injector always exists, so /admin/faults
+// can add rules to a server started without any.
+func limitsAndFaults(ctx context.Context, cfg *config.Config, st *natsstore.Store, logger *slog.Logger) (*limits.Limiter, *fault.Injector, error) {
+	rules, err := fault.Load(cfg.Faults)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--faults: %w", err)
+	}
+	faults, err := fault.New(rules...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--faults: %w", err)
+	}
+	if len(rules) > 0 {
+		logger.Warn("fault injection is on", "rules", len(rules))
+	}
+	if cfg.Limits != config.LimitsAWS {
+		return nil, faults, nil
+	}
+	peers, err := st.StartHeartbeat(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	lim := limits.New(limits.Config{Peers: func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := peers.Count(ctx)
+		if err != nil {
+			logger.Warn("cannot count rivulet processes; keeping the last count", "err", err)
+			return 0
+		}
+		return n
+	}})
+	return lim, faults, nil
+}
+
+// adminHandler serves /admin/faults and /admin/limits.
+func adminHandler(faults *fault.Injector, lim *limits.Limiter) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/admin/faults", faults.Handler())
+	mux.Handle("/admin/limits", limits.Handler(lim))
+	return mux
 }

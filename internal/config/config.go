@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/fault"
 )
 
 // EnvPrefix starts every environment variable name.
@@ -40,6 +42,14 @@ const (
 	// SyncAlways fsyncs every write before acknowledging it (it survives
 	// power loss).
 	SyncAlways = "always"
+)
+
+// Limit modes.
+const (
+	// LimitsOff does not throttle.
+	LimitsOff = "off"
+	// LimitsAWS enforces AWS's per-shard and control-plane rates.
+	LimitsAWS = "aws"
 )
 
 // Log formats.
@@ -69,15 +79,22 @@ type Config struct {
 	NATSListen string
 	Replicas   int
 	// Sync is SyncDefault or SyncAlways.
-	Sync               string
-	CreateDelay        time.Duration
-	DeleteDelay        time.Duration
-	ReshardDelay       time.Duration
-	OnDemandSplitAfter time.Duration
-	OnDemandMergeAfter time.Duration
-	OnDemandHotRecords int
-	OnDemandHotBytes   int
-	ShardLimit         int
+	Sync                string
+	CreateDelay         time.Duration
+	DeleteDelay         time.Duration
+	ReshardDelay        time.Duration
+	ConsumerCreateDelay time.Duration
+	ConsumerDeleteDelay time.Duration
+	OnDemandSplitAfter  time.Duration
+	OnDemandMergeAfter  time.Duration
+	OnDemandHotRecords  int
+	OnDemandHotBytes    int
+	ShardLimit          int
+	// Limits is LimitsOff or LimitsAWS.
+	Limits string
+	// Faults is the fault rules as given: inline JSON or @file, checked
+	// by fault.Load; "" means none.
+	Faults string
 	// ShutdownTimeout bounds how long shutdown waits for in-flight
 	// requests.
 	ShutdownTimeout time.Duration
@@ -193,6 +210,10 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.CreateDelay, err = parseDelay(v); return err }},
 	{name: "delete-delay", def: "500ms", usage: "how long a deleted stream stays DELETING",
 		set: func(c *Config, v string) (err error) { c.DeleteDelay, err = parseDelay(v); return err }},
+	{name: "consumer-create-delay", def: "500ms", usage: "how long a new stream consumer stays CREATING",
+		set: func(c *Config, v string) (err error) { c.ConsumerCreateDelay, err = parseDelay(v); return err }},
+	{name: "consumer-delete-delay", def: "500ms", usage: "how long a deregistered stream consumer stays DELETING",
+		set: func(c *Config, v string) (err error) { c.ConsumerDeleteDelay, err = parseDelay(v); return err }},
 	{name: "reshard-delay", def: "500ms", usage: "how long a stream stays UPDATING before a reshard or mode change takes effect",
 		set: func(c *Config, v string) (err error) { c.ReshardDelay, err = parseDelay(v); return err }},
 	{name: "ondemand-split-after", def: "30s", usage: "ON_DEMAND streams split a shard whose writes stay above --ondemand-hot-records or --ondemand-hot-bytes per second this long",
@@ -208,6 +229,23 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.OnDemandHotBytes, err = parseInt(v, 1, 1<<40); return err }},
 	{name: "shard-limit", def: "500", usage: "the account's shard limit per region",
 		set: func(c *Config, v string) (err error) { c.ShardLimit, err = parseInt(v, 1, 1_000_000); return err }},
+	{name: "limits", def: LimitsOff, usage: "\"off\" does not throttle; \"aws\" enforces AWS's per-shard and control-plane rates (docs/LIMITS.md)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case LimitsOff, LimitsAWS:
+				c.Limits = v
+				return nil
+			}
+			return fmt.Errorf("%q is not one of off, aws", v)
+		}},
+	{name: "faults", defText: "none", usage: "fault injection rules: a JSON array, or @FILE holding one; changeable at run time at /admin/faults (docs/LIMITS.md)",
+		set: func(c *Config, v string) error {
+			if _, err := fault.Load(v); err != nil {
+				return err
+			}
+			c.Faults = v
+			return nil
+		}},
 	{name: "shutdown-timeout", def: "10s", usage: "how long shutdown waits for in-flight requests before closing them",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDelay(v); return err }},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error",

@@ -33,22 +33,25 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Addr:               "127.0.0.1:4567",
-		DataDir:            "./rivulet-data",
-		Replicas:           1,
-		Sync:               SyncDefault,
-		CreateDelay:        500 * time.Millisecond,
-		DeleteDelay:        500 * time.Millisecond,
-		ReshardDelay:       500 * time.Millisecond,
-		Storage:            StorageJetStream,
-		OnDemandSplitAfter: 30 * time.Second,
-		OnDemandMergeAfter: 10 * time.Minute,
-		OnDemandHotRecords: 1000,
-		OnDemandHotBytes:   1 << 20,
-		ShardLimit:         500,
-		ShutdownTimeout:    10 * time.Second,
-		LogLevel:           slog.LevelInfo,
-		LogFormat:          LogText,
+		Addr:                "127.0.0.1:4567",
+		DataDir:             "./rivulet-data",
+		Replicas:            1,
+		Sync:                SyncDefault,
+		CreateDelay:         500 * time.Millisecond,
+		DeleteDelay:         500 * time.Millisecond,
+		ReshardDelay:        500 * time.Millisecond,
+		ConsumerCreateDelay: 500 * time.Millisecond,
+		ConsumerDeleteDelay: 500 * time.Millisecond,
+		Storage:             StorageJetStream,
+		OnDemandSplitAfter:  30 * time.Second,
+		OnDemandMergeAfter:  10 * time.Minute,
+		OnDemandHotRecords:  1000,
+		OnDemandHotBytes:    1 << 20,
+		ShardLimit:          500,
+		Limits:              LimitsOff,
+		ShutdownTimeout:     10 * time.Second,
+		LogLevel:            slog.LevelInfo,
+		LogFormat:           LogText,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
@@ -68,6 +71,10 @@ create-delay = "3s"
 sync = always
 log-format = json
 `)
+	faultsFile := filepath.Join(t.TempDir(), "faults.json")
+	if err := os.WriteFile(faultsFile, []byte(`[{"latency":"100ms"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		args  []string
@@ -150,6 +157,18 @@ log-format = json
 			}
 			return ""
 		}},
+		{"limits and inline faults", []string{"--limits", "aws", "--faults", `[{"op":"PutRecords","error":"InternalFailure","every":10}]`}, nil, func(c *Config) string {
+			if c.Limits != LimitsAWS || c.Faults != `[{"op":"PutRecords","error":"InternalFailure","every":10}]` {
+				return "limits/faults flags not applied"
+			}
+			return ""
+		}},
+		{"faults file from env", nil, map[string]string{"RIVULET_FAULTS": "@" + faultsFile, "RIVULET_LIMITS": "aws"}, func(c *Config) string {
+			if c.Faults != "@"+faultsFile || c.Limits != LimitsAWS {
+				return "RIVULET_FAULTS/RIVULET_LIMITS not applied"
+			}
+			return ""
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +210,12 @@ func TestErrors(t *testing.T) {
 		{"bad storage", []string{"--storage", "disk"}, nil, "", "invalid --storage"},
 		{"bad nats listen", []string{"--nats-listen", "4222"}, nil, "", "invalid --nats-listen"},
 		{"nats listen with url", []string{"--nats-listen", "127.0.0.1:4222", "--nats-url", "nats://a:1"}, nil, "", "--nats-listen applies to the embedded NATS"},
+		{"bad limits", []string{"--limits", "strict"}, nil, "", `invalid --limits: "strict" is not one of off, aws`},
+		{"bad faults json", []string{"--faults", `[{"error":"InternalFailure"`}, nil, "", "invalid --faults"},
+		{"faults unknown op", []string{"--faults", `[{"op":"PutRecordz","error":"InternalFailure"}]`}, nil, "", `invalid --faults: rule 1: unknown op "PutRecordz"`},
+		{"faults bad rate", nil, map[string]string{"RIVULET_FAULTS": `[{"error":"InternalFailure","rate":2}]`}, "", "invalid RIVULET_FAULTS: rule 1: rate 2 is outside 0..1"},
+		{"faults missing file", []string{"--faults", "@/nonexistent/faults.json"}, nil, "", "invalid --faults: faults file: open /nonexistent/faults.json"},
+		{"faults in config file", nil, nil, "faults = [{\"error\":\"Nope\"}]\n", `line 1: invalid faults: rule 1: unknown error "Nope"`},
 		{"bad env", nil, map[string]string{"RIVULET_SHARD_LIMIT": "lots"}, "", `invalid RIVULET_SHARD_LIMIT: "lots"`},
 		{"bad env even when flag overrides it", []string{"--shard-limit", "5"}, map[string]string{"RIVULET_SHARD_LIMIT": "lots"}, "", "invalid RIVULET_SHARD_LIMIT"},
 		{"cert without key", []string{"--tls-port", "4568", "--tls-cert", "c.pem"}, nil, "", "--tls-cert and --tls-key must be given together"},

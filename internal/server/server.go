@@ -32,6 +32,10 @@ type Config struct {
 	// Health reports whether the server can do its work; GET /health
 	// answers 503 while it fails. Nil means always healthy.
 	Health func(ctx context.Context) error
+	// Admin serves paths under /admin/ (fault rules, limits) on the plain
+	// listener only; nil means none. It has no authentication, so it is
+	// kept off the TLS port, which is the one more likely to be exposed.
+	Admin http.Handler
 	// ReadHeaderTimeout bounds how long a client may take to send request
 	// headers. Default 10s.
 	ReadHeaderTimeout time.Duration
@@ -220,6 +224,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.inFlight.Add(-1)
 	if (r.URL.Path == "/health" || r.URL.Path == "/healthz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.health(w, r)
+		return
+	}
+	if s.cfg.Admin != nil && r.TLS == nil && strings.HasPrefix(r.URL.Path, "/admin/") {
+		s.cfg.Admin.ServeHTTP(w, r)
 		return
 	}
 	s.handler.ServeHTTP(w, r)

@@ -383,3 +383,34 @@ func TestErrorLogLevels(t *testing.T) {
 		t.Errorf("panic not logged as a warning: %s", buf.String())
 	}
 }
+
+// TestAdmin: /admin/ paths go to the admin handler on the plain port
+// only; the TLS port and every other path reach the Kinesis handler.
+func TestAdmin(t *testing.T) {
+	cert, certPEM, _, err := SelfSignedCert(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "admin "+r.Method+" "+r.URL.Path)
+	})
+	s := start(t, Config{TLSAddr: "127.0.0.1:0", TLSCert: &cert, Admin: admin}, protoHandler)
+	c := client(t, http1, nil)
+	base := "http://" + s.Addr().String()
+	for _, tc := range [][3]string{
+		{"GET", "/admin/faults", "admin GET /admin/faults"},
+		{"PUT", "/admin/limits", "admin PUT /admin/limits"},
+		{"GET", "/admin", "kinesis GET /admin HTTP/1.1"},
+		{"POST", "/", "kinesis POST / HTTP/1.1"},
+	} {
+		if _, body := get(t, c, tc[0], base+tc[1]); body != tc[2] {
+			t.Errorf("%s %s: %q, want %q", tc[0], tc[1], body, tc[2])
+		}
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	tc := client(t, h2, &tls.Config{RootCAs: roots})
+	if _, body := get(t, tc, http.MethodGet, "https://localhost:"+strconv.Itoa(s.TLSAddr().(*net.TCPAddr).Port)+"/admin/faults"); body != "kinesis GET /admin/faults HTTP/2.0" {
+		t.Errorf("TLS port served the admin handler: %q", body)
+	}
+}

@@ -74,6 +74,7 @@ type scaler struct {
 	streams map[store.StreamKey]bool
 	last    time.Time
 	started bool
+	closed  bool
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -107,8 +108,12 @@ func (a *scaler) record(k store.StreamKey, shard, records, bytes int) {
 
 func (a *scaler) close() {
 	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
 	started := a.started
-	a.started = true // no start after close
+	a.started, a.closed = true, true // no start after close
 	a.mu.Unlock()
 	close(a.stop)
 	if started {

@@ -29,7 +29,7 @@ type Limiter interface {
 // when none); it may sleep and may return a domain error to answer with.
 type Faults interface {
 	Before(ctx context.Context, op, stream string) error
-	// Entry is asked once per PutRecords entry; a non-empty code fails that
-	// entry alone with this ErrorCode and message.
-	Entry(stream string) (code, message string)
+	// Entry is asked once per PutRecords entry bound for a shard; a
+	// non-empty code fails that entry alone with this ErrorCode and message.
+	Entry(k store.StreamKey, shard int) (code, message string)
 }

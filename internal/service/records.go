@@ -225,7 +225,7 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 			continue
 		}
 		if s.cfg.Faults != nil {
-			if code, msg := s.cfg.Faults.Entry(k.Name); code != "" {
+			if code, msg := s.cfg.Faults.Entry(k, sh.Index); code != "" {
 				fail(i, code, msg)
 				continue
 			}
@@ -419,48 +419,13 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 		limit = int(*in.Limit)
 	}
 	ref := store.ShardRef{StreamID: st.ID, Shard: it.Shard}
-	out := &api.GetRecordsOutput{Records: []api.Record{}}
-	next := store.Position{Seq: it.Seq, Sub: it.Sub}
-	bytes, caughtUp := 0, false
-	var lastTime time.Time
-read:
-	for len(out.Records) < limit && bytes < maxGetRecordsBytes {
-		msgs, err := s.be.Read(ctx, ref, next.Seq, min(readBatch, limit-len(out.Records)), maxGetRecordsBytes-bytes)
-		if err != nil {
-			return nil, s.readErr(err, k, shardID)
-		}
-		if len(msgs) == 0 {
-			caughtUp = true
-			break
-		}
-		for _, m := range msgs {
-			start := 0
-			if m.Seq == next.Seq {
-				start = next.Sub
-			}
-			if m.Time.Before(it.NotBefore) {
-				next = store.Position{Seq: m.Seq + 1}
-				continue
-			}
-			for i := start; i < len(m.Entries); i++ {
-				e := m.Entries[i]
-				size := len(e.Data) + len(e.PartitionKey)
-				if len(out.Records) == limit || (bytes+size > maxGetRecordsBytes && len(out.Records) > 0) {
-					next = store.Position{Seq: m.Seq, Sub: i}
-					break read
-				}
-				out.Records = append(out.Records, api.Record{
-					SequenceNumber:              s.seqFor(st, it.Shard, store.Position{Seq: m.Seq, Sub: i}),
-					ApproximateArrivalTimestamp: api.Time{Time: m.Time.Truncate(time.Millisecond)},
-					Data:                        e.Data,
-					PartitionKey:                e.PartitionKey,
-				})
-				bytes += size
-				lastTime = m.Time
-			}
-			next = store.Position{Seq: m.Seq + 1}
-		}
+	// The read loop is shared with SubscribeToShard (subscribe.go).
+	res, err := s.readShard(ctx, st, it.Shard, store.Position{Seq: it.Seq, Sub: it.Sub}, it.NotBefore, limit, maxGetRecordsBytes)
+	if err != nil {
+		return nil, s.readErr(err, k, shardID)
 	}
+	out := &api.GetRecordsOutput{Records: res.Records}
+	next, bytes, caughtUp, lastTime := res.Next, res.Bytes, res.CaughtUp, res.LastTime
 	if s.cfg.Limits != nil {
 		s.cfg.Limits.ReadDone(k, it.Shard, bytes)
 	}

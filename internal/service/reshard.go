@@ -34,8 +34,10 @@ func couldNotFind(id string, k store.StreamKey) error {
 	return Errorf(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, k.Name, k.Account)
 }
 
-func onDemandRefused(op string, k store.StreamKey) error {
-	return Errorf(ErrValidation, "%s is not supported for stream %s under account %s because it is in ON_DEMAND capacity mode.", op, k.Name, k.Account)
+// onDemandRefused: AWS documents ValidationException; the wording is
+// moto's, the only public record of it.
+func onDemandRefused(k store.StreamKey) error {
+	return Errorf(ErrValidation, "Request is invalid. Stream %s under account %s is in On-Demand mode.", k.Name, k.Account)
 }
 
 func shardRange(sh *store.Shard) hashkey.Range {
@@ -79,7 +81,7 @@ func (s *Service) SplitShard(ctx context.Context, in *api.SplitShardInput) (*api
 			return notActive(st)
 		}
 		if st.Mode == api.ModeOnDemand {
-			return onDemandRefused("SplitShard", k)
+			return onDemandRefused(k)
 		}
 		if sh.Closed != nil {
 			return alreadyResharded(ShardID(idx), k)
@@ -98,7 +100,9 @@ func (s *Service) SplitShard(ctx context.Context, in *api.SplitShardInput) (*api
 func adjacent(a, b hashkey.Range) bool { return a.End != hashkey.Max && a.End.Add(1) == b.Start }
 
 func alreadyResharded(id string, k store.StreamKey) error {
-	return Errorf(ErrResourceInUse, "Shard %s in stream %s under account %s has already been merged or split, and thus is not eligible for merging or splitting.", id, k.Name, k.Account)
+	// InvalidArgumentException, as real AWS answers (kinesalite issue 109
+	// quotes the AWS CLI).
+	return Errorf(ErrInvalidArgument, "Shard %s in stream %s under account %s has already been merged or split, and thus is not eligible for merging or splitting.", id, k.Name, k.Account)
 }
 
 // MergeShards merges two open shards whose ranges are adjacent.
@@ -134,7 +138,7 @@ func (s *Service) MergeShards(ctx context.Context, in *api.MergeShardsInput) (*a
 			return notActive(st)
 		}
 		if st.Mode == api.ModeOnDemand {
-			return onDemandRefused("MergeShards", k)
+			return onDemandRefused(k)
 		}
 		for i := range sh {
 			if sh[i].Closed != nil {
@@ -168,7 +172,7 @@ func (s *Service) UpdateShardCount(ctx context.Context, in *api.UpdateShardCount
 			return notActive(st)
 		}
 		if st.Mode == api.ModeOnDemand {
-			return onDemandRefused("UpdateShardCount", k)
+			return onDemandRefused(k)
 		}
 		current = openShards(st)
 		switch {

@@ -112,7 +112,7 @@ func TestSplitShard(t *testing.T) {
 	}
 
 	_, err = s.SplitShard(ctx, &api.SplitShardInput{StreamName: ptr("sp"), ShardToSplit: ptr("shardId-000000000000"), NewStartingHashKey: &mid})
-	wantErr(t, err, ErrResourceInUse, "Shard shardId-000000000000 in stream sp under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting.")
+	wantErr(t, err, ErrInvalidArgument, "Shard shardId-000000000000 in stream sp under account 000000000000 has already been merged or split, and thus is not eligible for merging or splitting.")
 	_, err = s.SplitShard(ctx, &api.SplitShardInput{StreamName: ptr("sp"), ShardToSplit: ptr("shardId-000000000002"), NewStartingHashKey: &mid})
 	wantErr(t, err, ErrInvalidArgument, "NewStartingHashKey 170141183460469231731687303715884105728 used in SplitShard() on shard shardId-000000000002 in stream sp under account 000000000000 is not both greater than one plus the shard's StartingHashKey 170141183460469231731687303715884105728 and less than the shard's EndingHashKey 340282366920938463463374607431768211455.")
 	_, err = s.SplitShard(ctx, &api.SplitShardInput{StreamName: ptr("sp"), ShardToSplit: ptr("shardId-000000000009"), NewStartingHashKey: &mid})
@@ -242,7 +242,7 @@ func TestUpdateStreamMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := s.SplitShard(ctx, &api.SplitShardInput{StreamName: ptr("md"), ShardToSplit: ptr("shardId-000000000000"), NewStartingHashKey: ptr("12345")})
-	wantErr(t, err, ErrValidation, "")
+	wantErr(t, err, ErrValidation, "Request is invalid. Stream md under account 000000000000 is in On-Demand mode.")
 	if _, err := s.UpdateStreamMode(ctx, &api.UpdateStreamModeInput{StreamARN: &arn, StreamModeDetails: &api.StreamModeDetails{StreamMode: ptr(api.ModeProvisioned)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,11 @@ type Config struct {
 	Faults Faults
 	// AutoScale is the ON_DEMAND scaling policy.
 	AutoScale AutoScale
+	// ConsumerCreateDelay is how long a new enhanced fan-out consumer stays
+	// CREATING; ConsumerDeleteDelay how long a deregistered one stays
+	// DELETING. Zero means the default, negative means immediately.
+	ConsumerCreateDelay time.Duration
+	ConsumerDeleteDelay time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -76,6 +81,7 @@ type Service struct {
 	secret   []byte
 
 	scaler *scaler
+	fan    *fanout // enhanced fan-out subscriptions (subscribe.go)
 }
 
 // New returns a service over be. Zero config fields take their defaults;
@@ -111,13 +117,26 @@ func New(be store.Backend, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{be: be, cfg: cfg, log: cfg.Logger}
+	// Enhanced fan-out (consumers.go).
+	if cfg.ConsumerCreateDelay == 0 {
+		cfg.ConsumerCreateDelay = DefaultConsumerCreateDelay
+	}
+	if cfg.ConsumerDeleteDelay == 0 {
+		cfg.ConsumerDeleteDelay = DefaultConsumerDeleteDelay
+	}
+	cfg.ConsumerCreateDelay = max(cfg.ConsumerCreateDelay, 0)
+	cfg.ConsumerDeleteDelay = max(cfg.ConsumerDeleteDelay, 0)
+	s := &Service{be: be, cfg: cfg, log: cfg.Logger, fan: newFanout()}
 	s.scaler = newScaler(s, cfg.AutoScale)
 	return s
 }
 
-// Close stops the ON_DEMAND scaler.
-func (s *Service) Close() { s.scaler.close() }
+// Close stops the ON_DEMAND scaler and ends every SubscribeToShard
+// stream.
+func (s *Service) Close() {
+	s.scaler.close()
+	s.fan.close()
+}
 
 // Operations lists every operation by its X-Amz-Target name.
 func (s *Service) Operations() map[string]Operation {
@@ -126,8 +145,10 @@ func (s *Service) Operations() map[string]Operation {
 		Op("CreateStream", s.CreateStream),
 		Op("DecreaseStreamRetentionPeriod", s.DecreaseStreamRetentionPeriod),
 		Op("DeleteStream", s.DeleteStream),
+		Op("DeregisterStreamConsumer", s.DeregisterStreamConsumer),
 		Op("DescribeLimits", s.DescribeLimits),
 		Op("DescribeStream", s.DescribeStream),
+		Op("DescribeStreamConsumer", s.DescribeStreamConsumer),
 		Op("DescribeStreamSummary", s.DescribeStreamSummary),
 		Op("DisableEnhancedMonitoring", s.DisableEnhancedMonitoring),
 		Op("EnableEnhancedMonitoring", s.EnableEnhancedMonitoring),
@@ -135,14 +156,17 @@ func (s *Service) Operations() map[string]Operation {
 		Op("GetShardIterator", s.GetShardIterator),
 		Op("IncreaseStreamRetentionPeriod", s.IncreaseStreamRetentionPeriod),
 		Op("ListShards", s.ListShards),
+		Op("ListStreamConsumers", s.ListStreamConsumers),
 		Op("ListStreams", s.ListStreams),
 		Op("ListTagsForResource", s.ListTagsForResource),
 		Op("ListTagsForStream", s.ListTagsForStream),
 		Op("MergeShards", s.MergeShards),
 		Op("PutRecord", s.PutRecord),
 		Op("PutRecords", s.PutRecords),
+		Op("RegisterStreamConsumer", s.RegisterStreamConsumer),
 		Op("RemoveTagsFromStream", s.RemoveTagsFromStream),
 		Op("SplitShard", s.SplitShard),
+		Op("SubscribeToShard", s.SubscribeToShard),
 		Op("TagResource", s.TagResource),
 		Op("UntagResource", s.UntagResource),
 		Op("UpdateMaxRecordSize", s.UpdateMaxRecordSize),

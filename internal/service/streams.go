@@ -140,6 +140,10 @@ func (s *Service) DeleteStream(ctx context.Context, in *api.DeleteStreamInput) (
 		if st.Status == api.StatusCreating {
 			return notActive(st)
 		}
+		// Enhanced fan-out: consumers go with the stream only when asked.
+		if s.liveConsumerCount(st) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
+			return consumersExist(k)
+		}
 		st.Status, st.NextStatus, st.StatusUntil = api.StatusDeleting, "", s.now().Add(s.cfg.DeleteDelay)
 		return nil
 	})
@@ -293,6 +297,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *api.DescribeStr
 		RetentionPeriodHours: int64(st.RetentionHours), StreamCreationTimestamp: *api.NewTime(st.Created),
 		EnhancedMonitoring: enhancedMonitoring(st), EncryptionType: st.EncryptionType,
 		OpenShardCount: int64(openShards(st)), MaxRecordSizeInKiB: int64(st.MaxRecordSizeKiB),
+		ConsumerCount: int64(s.liveConsumerCount(st)), // enhanced fan-out
 	}
 	if st.KeyID != "" {
 		d.KeyId = ptr(st.KeyID)

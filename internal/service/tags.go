@@ -145,6 +145,12 @@ func (s *Service) TagResource(ctx context.Context, in *api.TagResourceInput) (*a
 	if err := validateTagResource(in); err != nil {
 		return nil, err
 	}
+	if r, ok := parseConsumerARN(*in.ResourceARN); ok { // enhanced fan-out consumer
+		if err := s.tagConsumer(ctx, r, in.Tags); err != nil {
+			return nil, err
+		}
+		return &api.TagResourceOutput{}, nil
+	}
 	k, err := resourceKey(*in.ResourceARN)
 	if err != nil {
 		return nil, err
@@ -160,6 +166,12 @@ func (s *Service) UntagResource(ctx context.Context, in *api.UntagResourceInput)
 	if err := validateUntagResource(in); err != nil {
 		return nil, err
 	}
+	if r, ok := parseConsumerARN(*in.ResourceARN); ok { // enhanced fan-out consumer
+		if err := s.untagConsumer(ctx, r, in.TagKeys); err != nil {
+			return nil, err
+		}
+		return &api.UntagResourceOutput{}, nil
+	}
 	k, err := resourceKey(*in.ResourceARN)
 	if err != nil {
 		return nil, err
@@ -174,6 +186,13 @@ func (s *Service) UntagResource(ctx context.Context, in *api.UntagResourceInput)
 func (s *Service) ListTagsForResource(ctx context.Context, in *api.ListTagsForResourceInput) (*api.ListTagsForResourceOutput, error) {
 	if err := validateListTagsForResource(in); err != nil {
 		return nil, err
+	}
+	if r, ok := parseConsumerARN(*in.ResourceARN); ok { // enhanced fan-out consumer
+		tags, err := s.consumerTags(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return &api.ListTagsForResourceOutput{Tags: tags}, nil
 	}
 	k, err := resourceKey(*in.ResourceARN)
 	if err != nil {

@@ -58,6 +58,20 @@ type Stream struct {
 	Plan []ReshardStep `json:",omitempty"`
 	// Scalings are the times of recent UpdateShardCount calls.
 	Scalings []time.Time `json:",omitempty"`
+	// Consumers are the stream's enhanced fan-out consumers.
+	Consumers []Consumer `json:",omitempty"`
+}
+
+// Consumer is a registered enhanced fan-out consumer. Like a stream, it
+// moves between statuses lazily: Status holds until StatusUntil, then
+// becomes NextStatus ("" means the consumer is gone).
+type Consumer struct {
+	Name        string
+	Created     time.Time
+	Status      string
+	StatusUntil time.Time         `json:",omitzero"`
+	NextStatus  string            `json:",omitempty"`
+	Tags        map[string]string `json:",omitempty"`
 }
 
 // ReshardStep is one requested change of the shard map.
@@ -104,6 +118,22 @@ type Meta interface {
 	// Secret returns a random key shared by every process on this storage,
 	// created on first use. Iterators and tokens are signed with it.
 	Secret(ctx context.Context) ([]byte, error)
+
+	// GetValue reads a small value (a few hundred bytes) stored under key,
+	// with its revision; ErrNotFound when absent. Keys use the characters
+	// [-_.a-zA-Z0-9], '.' separating tokens.
+	GetValue(ctx context.Context, key string) ([]byte, Revision, error)
+	// PutValue writes the value if the stored revision equals rev (0: if
+	// absent), returning ErrConflict (or ErrExists when rev is 0) otherwise.
+	PutValue(ctx context.Context, key string, val []byte, rev Revision) (Revision, error)
+	// DeleteValue removes the value if its revision is still rev (0: in any
+	// case). A missing value is not an error.
+	DeleteValue(ctx context.Context, key string, rev Revision) error
+	// WatchValue signals on the channel after PutValue or DeleteValue
+	// changed the value under key, in any process; a GetValue after the
+	// signal sees the change. Signals coalesce and may be spurious; the
+	// channel is never closed. stop ends the watch.
+	WatchValue(ctx context.Context, key string) (changed <-chan struct{}, stop func(), err error)
 }
 
 // ShardRef names one shard's log.
@@ -166,6 +196,13 @@ type Log interface {
 	// SeekTime returns the sequence of the first message stored at or
 	// after t, or LastSeq+1 when there is none.
 	SeekTime(ctx context.Context, ref ShardRef, t time.Time) (uint64, error)
+	// Watch signals on the channel after appends to the shard have been
+	// acknowledged by storage, by any process on this storage, so a reader
+	// can wait for data instead of polling. Signals coalesce (the channel
+	// has room for one) and may be spurious; the channel is never closed.
+	// Watching a shard whose log does not exist is allowed. stop ends the
+	// watch.
+	Watch(ctx context.Context, ref ShardRef) (notify <-chan struct{}, stop func(), err error)
 }
 
 // Backend is a whole storage: metadata plus logs.

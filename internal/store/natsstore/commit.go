@@ -293,4 +293,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 			}
 		}
 	}
+	if len(msgs) > 0 {
+		s.announce(q.ref) // fan-out: wake readers once the round is stored
+	}
 }

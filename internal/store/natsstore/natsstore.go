@@ -50,6 +50,11 @@ type Config struct {
 	Server *server.Server
 }
 
+// syncQueue sizes the channel of each synchronous subscription. Every
+// direct get opens one, and nats.go's default of 64Ki entries made that
+// allocation the largest cost of a read; List reads batches of 1000.
+var syncQueue = nats.SyncQueueLen(2048)
+
 const (
 	metaBucket = "rivulet-meta"
 	secretKey  = "secret.iterator"
@@ -124,14 +129,14 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 	})
 	switch {
 	case cfg.URL != "":
-		s.nc, err = nats.Connect(cfg.URL, nats.Name("rivulet"), nats.MaxReconnects(-1), errH)
+		s.nc, err = nats.Connect(cfg.URL, nats.Name("rivulet"), nats.MaxReconnects(-1), syncQueue, errH)
 	case cfg.Server != nil:
-		s.nc, err = nats.Connect("", nats.InProcessServer(cfg.Server), nats.Name("rivulet"), errH)
+		s.nc, err = nats.Connect("", nats.InProcessServer(cfg.Server), nats.Name("rivulet"), syncQueue, errH)
 	default:
 		if err = s.startEmbedded(cfg, base.With("component", "nats-server")); err != nil {
 			return nil, err
 		}
-		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("rivulet"), errH)
+		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("rivulet"), syncQueue, errH)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: connect: %w", err)

@@ -53,6 +53,11 @@ func Run(t *testing.T, open Open) {
 		{"Log/LargeEntries", testLargeEntries},
 		{"Log/TooLarge", testTooLarge},
 		{"Log/Canceled", testCanceled},
+		{"Log/Watch", testWatch},
+		{"Log/WatchMissingShard", testWatchMissingShard},
+		{"Meta/Values", testValues},
+		{"Meta/WatchValue", testWatchValue},
+		{"FanoutClosed", testFanoutClosed},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/rivulet/rivulet/internal/client"
+	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/store/natsstore"
+	"github.com/rivulet/rivulet/internal/wire"
+)
+
+// kinesisServer runs Rivulet in-process on in-memory JetStream, with
+// instant stream transitions and reshards.
+func kinesisServer(t *testing.T) (url string, kc *kinesis.Client) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := natsstore.Open(context.Background(), natsstore.Config{InMemory: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, ReshardDelay: -1, Logger: log})
+	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
+	t.Cleanup(func() {
+		srv.Close()
+		svc.Close()
+		st.Close()
+	})
+	kc, err = client.New(client.Config{Endpoint: srv.URL, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL, kc
+}
+
+func createStream(t *testing.T, kc *kinesis.Client, name string, shards int32) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, kc, name)
+}
+
+func waitActive(t *testing.T, kc *kinesis.Client, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, err := kc.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			return
+		}
+	}
+	t.Fatalf("stream %s did not become ACTIVE", name)
+}
+
+// runCmd runs the rivulet command line in-process with stdin.
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	e, out, errb := testEnv(nil)
+	e.stdin = strings.NewReader(stdin)
+	code = run(context.Background(), e, args)
+	return code, out.String(), errb.String()
+}
+
+func lines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func TestPutThenTail(t *testing.T) {
+	url, kc := kinesisServer(t)
+	createStream(t, kc, "s", 3)
+	var in strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&in, `{"user":{"id":"u%d"},"n":%d}`+"\n", i%7, i)
+	}
+	in.WriteString("\n") // empty lines are skipped
+
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"plain", nil},
+		{"aggregated", []string{"--aggregate"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := "s-" + tc.name
+			createStream(t, kc, stream, 3)
+			args := append([]string{"put", "--endpoint", url, "--stream", stream, "--key-field", "user.id", "--ordered"}, tc.args...)
+			code, _, stderr := runCmd(t, in.String(), args...)
+			if code != exitOK || !strings.Contains(stderr, "300 records put, 0 failed") {
+				t.Fatalf("put: code %d, stderr %s", code, stderr)
+			}
+			var kinesisRecords int
+			if _, err := fmt.Sscanf(stderr[strings.Index(stderr, "lines read; "):], "lines read; %d Kinesis records", &kinesisRecords); err != nil {
+				t.Fatalf("%v: %s", err, stderr)
+			}
+			// Aggregated, many records share a Kinesis record.
+			if tc.name == "plain" && kinesisRecords != 300 || tc.name == "aggregated" && kinesisRecords > 30 {
+				t.Fatalf("%d Kinesis records: %s", kinesisRecords, stderr)
+			}
+
+			// The Kinesis records are aggregated or not, as asked.
+			code, out, stderr := runCmd(t, "", "tail", "--endpoint", url, "--stream", stream, "--deaggregate=false", "--format", "json-meta")
+			if code != exitOK {
+				t.Fatalf("tail: %d %s", code, stderr)
+			}
+			if raw := lines(out); len(raw) != kinesisRecords {
+				t.Fatalf("%d raw records, want %d", len(raw), kinesisRecords)
+			}
+
+			code, out, stderr = runCmd(t, "", "tail", "--endpoint", url, "--stream", stream, "--format", "json-meta")
+			if code != exitOK {
+				t.Fatalf("tail: %d %s", code, stderr)
+			}
+			got := lines(out)
+			if len(got) != 300 {
+				t.Fatalf("tail printed %d records, want 300:\n%s", len(got), out)
+			}
+			// Per key, records come back in put order with their metadata.
+			last := map[string]int{}
+			seqs := map[string]bool{}
+			for _, l := range got {
+				var m struct {
+					ShardID           string `json:"shard_id"`
+					SequenceNumber    string `json:"sequence_number"`
+					SubSequenceNumber uint64 `json:"sub_sequence_number"`
+					PartitionKey      string `json:"partition_key"`
+					RawArrival        string `json:"arrival_time"`
+					Data              struct {
+						User struct{ ID string }
+						N    int
+					} `json:"data"`
+				}
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatalf("%v: %s", err, l)
+				}
+				if m.PartitionKey != m.Data.User.ID || !strings.HasPrefix(m.ShardID, "shardId-") || m.SequenceNumber == "" {
+					t.Fatalf("bad metadata: %s", l)
+				}
+				if at, err := time.Parse(time.RFC3339Nano, m.RawArrival); err != nil || time.Since(at) > time.Minute {
+					t.Fatalf("arrival time %q", m.RawArrival)
+				}
+				id := fmt.Sprintf("%s/%d", m.SequenceNumber, m.SubSequenceNumber)
+				if seqs[id] {
+					t.Fatalf("sequence %s twice", id)
+				}
+				seqs[id] = true
+				if prev, ok := last[m.PartitionKey]; ok && m.Data.N <= prev {
+					t.Fatalf("key %s: %d after %d", m.PartitionKey, m.Data.N, prev)
+				}
+				last[m.PartitionKey] = m.Data.N
+			}
+			if len(last) != 7 {
+				t.Fatalf("%d keys", len(last))
+			}
+			// -n stops after exactly n records, across shards.
+			code, out, _ = runCmd(t, "", "tail", "--endpoint", url, "--stream", stream, "-n", "5")
+			if code != exitOK || len(lines(out)) != 5 {
+				t.Fatalf("-n 5: %d %q", code, out)
+			}
+		})
+	}
+}
+
+func TestPutKeysAndFormats(t *testing.T) {
+	url, kc := kinesisServer(t)
+	createStream(t, kc, "k", 1)
+	in := "plain text\n{\"a\":[{\"b\":42}]}\n{\"a\":[]}\r\nnot json either\n"
+	code, _, stderr := runCmd(t, in, "put", "--endpoint", url, "--stream", "k", "--key-field", "a.0.b", "--partition-key", "fallback")
+	if code != exitOK || !strings.Contains(stderr, "4 records put, 0 failed") {
+		t.Fatalf("put: %d %s", code, stderr)
+	}
+	// Without a fallback, lines lacking the field fail, and so does the run.
+	code, _, stderr = runCmd(t, in, "put", "--endpoint", url, "--stream", "k", "--key-field", "a.0.b")
+	if code != exitFailure || !strings.Contains(stderr, "1 records put, 3 failed") || !strings.Contains(stderr, "line 3: key field a.0.b") {
+		t.Fatalf("put without fallback: %d %s", code, stderr)
+	}
+
+	// A stream that is not there fails at once, for put and tail alike.
+	code, _, stderr = runCmd(t, "x\n", "put", "--endpoint", url, "--stream", "missing")
+	if code != exitFailure || !strings.Contains(stderr, "rivulet put: stream missing not found") {
+		t.Fatalf("put to a missing stream: %d %s", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "", "tail", "--endpoint", url, "--stream", "missing")
+	if code != exitFailure || !strings.Contains(stderr, "ResourceNotFoundException") {
+		t.Fatalf("tail of a missing stream: %d %s", code, stderr)
+	}
+
+	code, out, stderr := runCmd(t, "", "tail", "--endpoint", url, "--stream", "k", "--format", "json-meta", "-n", "4")
+	if code != exitOK {
+		t.Fatalf("tail: %d %s", code, stderr)
+	}
+	var keys []string
+	for _, l := range lines(out) {
+		var m struct {
+			PartitionKey string `json:"partition_key"`
+		}
+		json.Unmarshal([]byte(l), &m)
+		keys = append(keys, m.PartitionKey)
+	}
+	if strings.Join(keys, ",") != "fallback,42,fallback,fallback" {
+		t.Fatalf("keys %v", keys)
+	}
+
+	code, out, _ = runCmd(t, "", "tail", "--endpoint", url, "--stream", "k", "--format", "json", "-n", "3")
+	want := "\"plain text\"\n{\"a\":[{\"b\":42}]}\n{\"a\":[]}\n"
+	if code != exitOK || out != want {
+		t.Fatalf("json format: %d %q, want %q", code, out, want)
+	}
+	code, out, _ = runCmd(t, "", "tail", "--endpoint", url, "--stream", "k", "-n", "2")
+	if code != exitOK || out != "plain text\n{\"a\":[{\"b\":42}]}\n" {
+		t.Fatalf("raw format: %d %q", code, out)
+	}
+}
+
+// TestTailAcrossSplit reads a stream whose shard was split between two
+// puts: the parent's records come before the children's, and nothing is
+// lost or repeated.
+func TestTailAcrossSplit(t *testing.T) {
+	url, kc := kinesisServer(t)
+	ctx := context.Background()
+	createStream(t, kc, "split", 1)
+	put := func(from, to int) {
+		t.Helper()
+		var in strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&in, "{\"k\":\"k%d\",\"n\":%d}\n", i%5, i)
+		}
+		code, _, stderr := runCmd(t, in.String(), "put", "--endpoint", url, "--stream", "split", "--key-field", "k")
+		if code != exitOK {
+			t.Fatalf("put: %s", stderr)
+		}
+	}
+	put(0, 50)
+	mid := new(big.Int).Lsh(big.NewInt(1), 127).String()
+	if _, err := kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("split"),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String(mid)}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, kc, "split")
+	put(50, 100)
+
+	code, out, stderr := runCmd(t, "", "tail", "--endpoint", url, "--stream", "split", "--format", "json-meta")
+	if code != exitOK {
+		t.Fatalf("tail: %d %s", code, stderr)
+	}
+	got := lines(out)
+	if len(got) != 100 {
+		t.Fatalf("%d records, want 100:\n%s", len(got), out)
+	}
+	seen := map[int]bool{}
+	shards := map[string]bool{}
+	for i, l := range got {
+		var m struct {
+			ShardID string `json:"shard_id"`
+			Data    struct{ N int }
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if seen[m.Data.N] {
+			t.Fatalf("record %d twice", m.Data.N)
+		}
+		seen[m.Data.N] = true
+		shards[m.ShardID] = true
+		parent := m.ShardID == "shardId-000000000000"
+		if parent != (i < 50) || parent != (m.Data.N < 50) {
+			t.Fatalf("line %d: record %d from %s; the parent's 50 must come first", i, m.Data.N, m.ShardID)
+		}
+	}
+	if len(shards) != 3 {
+		t.Fatalf("read shards %v, want the parent and two children", shards)
+	}
+}
+
+// TestTailFollow follows from LATEST: records put after it starts are
+// printed; -n ends it.
+func TestTailFollow(t *testing.T) {
+	url, kc := kinesisServer(t)
+	createStream(t, kc, "f", 2)
+	if code, _, stderr := runCmd(t, "old\n", "put", "--endpoint", url, "--stream", "f"); code != exitOK {
+		t.Fatal(stderr)
+	}
+	done := make(chan string)
+	go func() {
+		_, out, _ := runCmd(t, "", "tail", "--endpoint", url, "--stream", "f", "--from", "latest", "-n", "3")
+		done <- out
+	}()
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		select {
+		case out := <-done:
+			if got := lines(out); len(got) != 3 || got[0] == "old" {
+				t.Fatalf("follow printed %q", out)
+			}
+			return
+		case <-deadline:
+			t.Fatal("tail --from latest -n 3 did not end")
+		case <-time.After(300 * time.Millisecond):
+			// Keep putting until the tail, which starts at LATEST, has seen three.
+			if code, _, stderr := runCmd(t, fmt.Sprintf("new %d\n", i), "put", "--endpoint", url, "--stream", "f"); code != exitOK {
+				t.Fatal(stderr)
+			}
+		}
+	}
+}
+
+func TestParseFrom(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for in, want := range map[string]string{
+		"trim-horizon":         "TRIM_HORIZON",
+		"TRIM_HORIZON":         "TRIM_HORIZON",
+		"latest":               "LATEST",
+		"2026-01-01T00:00:00Z": "AT_TIMESTAMP 2026-01-01T00:00:00Z",
+		"-90m":                 "AT_TIMESTAMP 2026-01-02T01:34:05Z",
+	} {
+		p, err := parseFrom(in, now)
+		got := string(p.Type)
+		if p.Type == types.ShardIteratorTypeAtTimestamp {
+			got += " " + p.Timestamp.UTC().Format(time.RFC3339)
+		}
+		if err != nil || got != want {
+			t.Errorf("parseFrom(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "yesterday", "-x", "2026-01-01"} {
+		if _, err := parseFrom(in, now); err == nil {
+			t.Errorf("parseFrom(%q) accepted", in)
+		}
+	}
+}
+
+func TestJSONData(t *testing.T) {
+	for in, want := range map[string]string{
+		`{ "a" : 1 }`: `{"a":1}`,
+		`12`:          `12`,
+		`hello`:       `"hello"`,
+		`{"a":`:       `"{\"a\":"`,
+		"\xff":        `"\ufffd"`,
+	} {
+		if got := string(jsonData([]byte(in))); got != want {
+			t.Errorf("jsonData(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestCommandFlagErrors(t *testing.T) {
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+		stdout string
+	}{
+		{args: []string{"tail"}, code: exitUsage, stderr: "--stream is required"},
+		{args: []string{"tail", "--stream", "s", "--format", "xml"}, code: exitUsage, stderr: `invalid --format "xml"`},
+		{args: []string{"tail", "--stream", "s", "--from", "soon"}, code: exitUsage, stderr: `invalid --from "soon"`},
+		{args: []string{"tail", "--stream", "s", "--follow", "--no-follow"}, code: exitUsage, stderr: "contradict"},
+		{args: []string{"tail", "--stream", "s", "-n", "-1"}, code: exitUsage, stderr: "-n must not be negative"},
+		{args: []string{"tail", "--stream", "s", "--bogus"}, code: exitUsage, stderr: "rivulet tail: unknown flag --bogus"},
+		{args: []string{"tail", "--stream", "s", "extra"}, code: exitUsage, stderr: `unexpected argument "extra"`},
+		{args: []string{"tail", "--stream", "s", "--endpoint", "localhost:4567"}, code: exitUsage, stderr: "invalid --endpoint"},
+		{args: []string{"tail", "--help"}, code: exitOK, stdout: "--from VALUE"},
+		{args: []string{"help", "tail"}, code: exitOK, stdout: "-n N"},
+		{args: []string{"put"}, code: exitUsage, stderr: "--stream is required"},
+		{args: []string{"put", "--stream", "s", "--key-field", "a..b"}, code: exitUsage, stderr: "empty path element"},
+		{args: []string{"put", "--stream", "s", "--partition-key", strings.Repeat("k", 257)}, code: exitUsage, stderr: "longer than 256"},
+		{args: []string{"put", "--help"}, code: exitOK, stdout: "--file FILE"},
+		{args: []string{"bench", "--mode", "fast"}, code: exitUsage, stderr: `invalid --mode "fast"`},
+		{args: []string{"bench", "--batch-size", "501"}, code: exitUsage, stderr: "--batch-size must be in [1, 500]"},
+		{args: []string{"bench", "--record-size", "8"}, code: exitUsage, stderr: "at least 16 in write-read mode"},
+		{args: []string{"bench", "--record-size", "0", "--mode", "write"}, code: exitUsage, stderr: "--record-size must be in"},
+		{args: []string{"bench", "--workers", "0"}, code: exitUsage, stderr: "--workers must be at least 1"},
+		{args: []string{"bench", "--duration", "5s", "--records", "10"}, code: exitUsage, stderr: "not both"},
+		{args: []string{"bench", "--duration", "0s"}, code: exitUsage, stderr: "--duration must be positive"},
+		{args: []string{"bench", "--output", "xml"}, code: exitUsage, stderr: `invalid --output "xml"`},
+		{args: []string{"bench", "--progress", "fancy"}, code: exitUsage, stderr: `invalid --progress "fancy"`},
+		{args: []string{"bench", "--get-rate", "-1"}, code: exitUsage, stderr: "--get-rate must not be negative"},
+		{args: []string{"bench", "--shards", "x"}, code: exitUsage, stderr: `invalid value "x" for flag --shards`},
+		{args: []string{"bench", "--help"}, code: exitOK, stdout: "--batch-size N"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, "", tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) || !strings.Contains(stdout, tc.stdout) {
+				t.Fatalf("code %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+		})
+	}
+}
