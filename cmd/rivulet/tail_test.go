@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/big"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,31 +15,19 @@ import (
 
 	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/internal/service"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
+	"github.com/rivulet/rivulet/internal/testserver"
 )
 
 // kinesisServer runs Rivulet in-process on in-memory JetStream, with
 // instant stream transitions and reshards.
 func kinesisServer(t *testing.T) (url string, kc *kinesis.Client) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := natsstore.Open(context.Background(), natsstore.Config{InMemory: true, Logger: log})
+	url = testserver.Start(t, service.Config{})
+	kc, err := client.New(client.Config{Endpoint: url, Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, ReshardDelay: -1, Logger: log})
-	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
-	t.Cleanup(func() {
-		srv.Close()
-		svc.Close()
-		st.Close()
-	})
-	kc, err = client.New(client.Config{Endpoint: srv.URL, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL, kc
+	return url, kc
 }
 
 func createStream(t *testing.T, kc *kinesis.Client, name string, shards int32) {

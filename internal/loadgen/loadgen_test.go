@@ -2,10 +2,7 @@ package loadgen
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -21,8 +18,7 @@ import (
 
 	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/internal/service"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
+	"github.com/rivulet/rivulet/internal/testserver"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,19 +26,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // server runs Rivulet in-process on in-memory JetStream.
 func server(t *testing.T) *kinesis.Client {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := natsstore.Open(context.Background(), natsstore.Config{InMemory: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, ReshardDelay: -1, Logger: log})
-	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
-	t.Cleanup(func() {
-		srv.Close()
-		svc.Close()
-		st.Close()
-	})
-	kc, err := client.New(client.Config{Endpoint: srv.URL, Region: "us-east-1", MaxAttempts: 1})
+	kc, err := client.New(client.Config{Endpoint: testserver.Start(t, service.Config{}), Region: "us-east-1", MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
