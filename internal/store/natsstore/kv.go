@@ -64,25 +64,12 @@ func (s *Store) PutValue(ctx context.Context, key string, val []byte, rev store.
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	var n uint64
-	if rev == 0 {
-		n, err = s.kv.Create(ctx, k, val)
-		if isWrongLastSeq(err) {
-			return 0, store.ErrExists
-		}
-	} else {
-		n, err = s.kv.Update(ctx, k, val, uint64(rev))
-		if isWrongLastSeq(err) {
-			return 0, store.ErrConflict
-		}
-	}
+	n, err := s.casPut(ctx, k, val, rev)
 	if err != nil {
-		return 0, fmt.Errorf("natsstore: put %s: %w", k, err)
+		return 0, err
 	}
 	s.announceValue(key)
-	return store.Revision(n), nil
+	return n, nil
 }
 
 // DeleteValue removes a value if it still has revision rev (0: any).

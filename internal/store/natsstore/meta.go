@@ -97,12 +97,18 @@ func (s *Store) Put(ctx context.Context, st *store.Stream, rev store.Revision) (
 	if err != nil {
 		return 0, fmt.Errorf("natsstore: encode %s: %w", k, err)
 	}
+	return s.casPut(ctx, k, val, rev)
+}
+
+// casPut creates key (rev 0) or replaces it if its revision is still rev.
+// Create also succeeds over a delete marker, so a deleted stream's name can
+// be reused.
+func (s *Store) casPut(ctx context.Context, k string, val []byte, rev store.Revision) (store.Revision, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	var n uint64
+	var err error
 	if rev == 0 {
-		// Create also succeeds over a delete marker, so a deleted stream's
-		// name can be reused.
 		n, err = s.kv.Create(ctx, k, val)
 		if isWrongLastSeq(err) {
 			return 0, store.ErrExists
