@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -591,25 +590,7 @@ func fanFirstDiff(a, b []string) int {
 
 // TestFanoutJSSDK runs clients/js_subscribe.mjs: SubscribeToShard with
 // @aws-sdk/client-kinesis and its default NodeHttp2Handler.
-func TestFanoutJSSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join("clients", "node_modules", "@aws-sdk", "client-kinesis", "package.json")); err != nil {
-		t.Fatalf("@aws-sdk/client-kinesis is not installed (run make test, or npm ci in test/e2e/clients): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	s := startServer(t, serverOptions{})
-	stdout, stderr, code := runClient(ctx, t, node, filepath.Join("clients", "js_subscribe.mjs"),
-		"--endpoint", s.endpoint(), "--stream", "JsFanout")
-	if code != 0 {
-		t.Fatalf("js_subscribe.mjs: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	t.Log(stdout)
-	s.stop(t)
-}
+func TestFanoutJSSDK(t *testing.T) { runJSClient(t, "js_subscribe.mjs", "JsFanout") }
 
 // TestFanoutHTTP1 subscribes over HTTP/1.1 with a plain client: the event
 // stream is a chunked response, each message flushed as it is sent.

@@ -33,7 +33,12 @@ func TestBoto3(t *testing.T) {
 
 // TestJSSDK runs clients/js_sdk.mjs with @aws-sdk/client-kinesis as pinned in
 // clients/package-lock.json, over the SDK's default HTTP/2 handler.
-func TestJSSDK(t *testing.T) {
+func TestJSSDK(t *testing.T) { runJSClient(t, "js_sdk.mjs", "JsStream") }
+
+// runJSClient runs one of the clients/*.mjs scripts against a fresh server
+// and fails the test with its output unless it exits 0.
+func runJSClient(t *testing.T, script, stream string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is required: %v", err)
@@ -44,10 +49,10 @@ func TestJSSDK(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s := startServer(t, serverOptions{})
-	stdout, stderr, code := runClient(ctx, t, node, filepath.Join("clients", "js_sdk.mjs"),
-		"--endpoint", s.endpoint(), "--stream", "JsStream")
+	stdout, stderr, code := runClient(ctx, t, node, filepath.Join("clients", script),
+		"--endpoint", s.endpoint(), "--stream", stream)
 	if code != 0 {
-		t.Fatalf("js_sdk.mjs: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", script, code, stdout, stderr)
 	}
 	t.Log(stdout)
 	s.stop(t)

@@ -43,16 +43,7 @@ func (s *Store) GetValue(ctx context.Context, key string) ([]byte, store.Revisio
 	if err != nil {
 		return nil, 0, err
 	}
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	e, err := s.kv.Get(ctx, k)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, 0, store.ErrNotFound
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("natsstore: get %s: %w", k, err)
-	}
-	return e.Value(), store.Revision(e.Revision()), nil
+	return s.kvGet(ctx, k)
 }
 
 // PutValue creates (rev 0) or replaces (rev = the revision read) a value.

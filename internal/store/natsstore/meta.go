@@ -67,6 +67,19 @@ func (s *Store) Get(ctx context.Context, key store.StreamKey) (*store.Stream, st
 	if err != nil {
 		return nil, 0, err
 	}
+	val, rev, err := s.kvGet(ctx, k)
+	if err != nil {
+		return nil, 0, err
+	}
+	var st store.Stream
+	if err := json.Unmarshal(val, &st); err != nil {
+		return nil, 0, fmt.Errorf("natsstore: decode %s: %w", k, err)
+	}
+	return &st, rev, nil
+}
+
+// kvGet reads one key of the bucket with its revision.
+func (s *Store) kvGet(ctx context.Context, k string) ([]byte, store.Revision, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	e, err := s.kv.Get(ctx, k)
@@ -76,11 +89,7 @@ func (s *Store) Get(ctx context.Context, key store.StreamKey) (*store.Stream, st
 	if err != nil {
 		return nil, 0, fmt.Errorf("natsstore: get %s: %w", k, err)
 	}
-	var st store.Stream
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return nil, 0, fmt.Errorf("natsstore: decode %s: %w", k, err)
-	}
-	return &st, store.Revision(e.Revision()), nil
+	return e.Value(), store.Revision(e.Revision()), nil
 }
 
 // Put creates (rev 0) or replaces (rev = the revision read) a stream's
