@@ -134,6 +134,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	}
 
+	if cfg.PprofAddr != "" {
+		stopPprof, err := startPprof(cfg.PprofAddr, logger)
+		if err != nil {
+			logger.Error("cannot start pprof", "err", err)
+			closeStorage()
+			return exitFailure
+		}
+		defer stopPprof()
+	}
+
 	srv, err := server.New(server.Config{
 		Addr:    cfg.Addr,
 		TLSAddr: cfg.TLSAddr(),

@@ -74,6 +74,8 @@ type Config struct {
 	Storage string
 	// NATSURL names an external NATS; empty runs one in-process.
 	NATSURL string
+	// PprofAddr, if set, serves net/http/pprof there (profiling only).
+	PprofAddr string
 	// NATSListen makes the embedded NATS accept clients, so other rivulet
 	// processes can share its storage with --nats-url.
 	NATSListen string
@@ -189,6 +191,16 @@ var settings = []setting{
 				return err
 			}
 			c.NATSListen = v
+			return nil
+		}},
+	{name: "pprof-addr", defText: "off", usage: "serve Go's net/http/pprof profiles at this host:port (for profiling; keep it on loopback)",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if _, err := parseAddr(v); err != nil {
+					return err
+				}
+			}
+			c.PprofAddr = v
 			return nil
 		}},
 	{name: "replicas", def: "1", usage: "JetStream replicas per stream (1-5; more than 1 needs a clustered --nats-url)",

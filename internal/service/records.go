@@ -28,15 +28,30 @@ func (s *Service) writable(ctx context.Context, k store.StreamKey) (*store.Strea
 	return st, nil
 }
 
-// route finds the open shard whose hash range holds the key.
-func route(st *store.Stream, h hashkey.Key) *store.Shard {
+// router finds the open shard whose hash range holds a key. Parsing the
+// ranges once per request, not once per record, matters for PutRecords.
+type router []routeEntry
+
+type routeEntry struct {
+	r  hashkey.Range
+	sh *store.Shard
+}
+
+func newRouter(st *store.Stream) router {
+	rt := make(router, 0, len(st.Shards))
 	for i := range st.Shards {
 		sh := &st.Shards[i]
-		if sh.Closed != nil {
-			continue
+		if sh.Closed == nil {
+			rt = append(rt, routeEntry{hashkey.Range{Start: hashkey.MustParse(sh.StartHash), End: hashkey.MustParse(sh.EndHash)}, sh})
 		}
-		if (hashkey.Range{Start: hashkey.MustParse(sh.StartHash), End: hashkey.MustParse(sh.EndHash)}).Contains(h) {
-			return sh
+	}
+	return rt
+}
+
+func (rt router) route(h hashkey.Key) *store.Shard {
+	for _, e := range rt {
+		if e.r.Contains(h) {
+			return e.sh
 		}
 	}
 	return nil
@@ -97,7 +112,7 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 	}
 	size := len(in.Data) + len(*in.PartitionKey)
 	for attempt := 0; ; attempt++ {
-		sh := route(st, h)
+		sh := newRouter(st).route(h)
 		if sh == nil {
 			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
 		}
@@ -166,11 +181,13 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 		return nil, err
 	}
 	total := 0
+	limit := st.MaxRecordSizeKiB * 1024
 	for i, r := range in.Records {
-		if err := s.checkRecordSize(st, fmt.Sprintf("records.%d.member.data", i+1), r.Data, *r.PartitionKey); err != nil {
-			return nil, err
+		n := len(r.Data) + len(*r.PartitionKey)
+		if n > limit { // the path is built only for the message
+			return nil, s.checkRecordSize(st, fmt.Sprintf("records.%d.member.data", i+1), r.Data, *r.PartitionKey)
 		}
-		total += len(r.Data) + len(*r.PartitionKey)
+		total += n
 	}
 	if total > maxPutRecordsBytes {
 		return nil, Errorf(ErrInvalidArgument, "Records size exceeds %d bytes limit", maxPutRecordsBytes)
@@ -217,9 +234,10 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 	}
 	groups := map[int]*group{}
 	var order []*group
+	rt := newRouter(st)
 	for _, i := range todo {
 		r := recs[i]
-		sh := route(st, hashes[i])
+		sh := rt.route(hashes[i])
 		if sh == nil {
 			fail(i, "InternalFailure", "Internal Service Failure")
 			continue
@@ -379,6 +397,12 @@ func awsDate(t time.Time) string { return t.UTC().Format("Mon Jan 02 15:04:05 UT
 
 // readBatch is how many stored messages one storage read asks for.
 const readBatch = 256
+
+// readChunk bounds the bytes of one storage read. A 10 MiB GetRecords in
+// one read had the whole batch in flight at once in NATS's buffers and
+// again in the client's; smaller reads keep peak memory down at the cost
+// of a few more round trips.
+const readChunk = 2 << 20
 
 // GetRecords reads from an iterator's position.
 func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api.GetRecordsOutput, error) {

@@ -545,7 +545,7 @@ func (s *Service) readShard(ctx context.Context, st *store.Stream, shard int, fr
 	next := &res.Next
 read:
 	for len(res.Records) < limit && res.Bytes < maxBytes {
-		msgs, err := s.be.Read(ctx, ref, next.Seq, min(readBatch, limit-len(res.Records)), maxBytes-res.Bytes)
+		msgs, err := s.be.Read(ctx, ref, next.Seq, min(readBatch, limit-len(res.Records)), min(readChunk, maxBytes-res.Bytes))
 		if err != nil {
 			return readResult{}, err
 		}
