@@ -15,10 +15,17 @@ import (
 	"github.com/rivulet/rivulet/internal/store"
 )
 
-// writable loads a stream that accepts records. AWS answers writes to a
-// stream that is not ACTIVE or UPDATING as if it did not exist.
-func (s *Service) writable(ctx context.Context, k store.StreamKey) (*store.Stream, error) {
-	st, _, err := s.load(ctx, k)
+// writable loads a stream that accepts records, from the store's cache
+// unless fresh is set. AWS answers writes to a stream that is not ACTIVE or
+// UPDATING as if it did not exist.
+func (s *Service) writable(ctx context.Context, k store.StreamKey, fresh bool) (*store.Stream, error) {
+	var st *store.Stream
+	var err error
+	if fresh {
+		st, _, err = s.load(ctx, k)
+	} else {
+		st, err = s.loadCached(ctx, k)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +101,7 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.writable(ctx, k)
+	st, err := s.writable(ctx, k, false)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +161,7 @@ func (s *Service) rerouteWait(ctx context.Context, k store.StreamKey, attempt in
 		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
 		}
 	}
-	return s.writable(ctx, k)
+	return s.writable(ctx, k, true)
 }
 
 func throttled(k store.StreamKey, shard int) error {
@@ -176,7 +183,7 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.writable(ctx, k)
+	st, err := s.writable(ctx, k, false)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +434,11 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	if in.StreamARN != nil && *in.StreamARN != StreamARN(k) {
 		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
 	}
-	st, _, err := s.load(ctx, k)
+	st, err := s.loadCached(ctx, k)
+	if err == nil && (st.ID != it.StreamID || findShard(st, it.Shard) == nil) {
+		// The cached copy may predate a re-created stream or a new shard.
+		st, _, err = s.load(ctx, k)
+	}
 	if err != nil || st.ID != it.StreamID {
 		return nil, shardMissing(k, shardID)
 	}

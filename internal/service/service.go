@@ -342,6 +342,28 @@ func (s *Service) load(ctx context.Context, k store.StreamKey) (*store.Stream, s
 	}
 }
 
+// loadCached is load for the data path (PutRecord, PutRecords,
+// GetRecords): it takes the store's cached copy and falls back to load
+// whenever load has work to write back (a finished deletion, a due reshard
+// plan, pending or expired shards), so that work still gets done by the
+// first process to look. Status deadlines need no write: settle derives
+// them from the clock on the copy.
+func (s *Service) loadCached(ctx context.Context, k store.StreamKey) (*store.Stream, error) {
+	st, _, err := s.be.Cached(ctx, k)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(k)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !settle(st, now) || len(st.Plan) > 0 && st.Status != api.StatusUpdating || hasPending(st) || len(expireShards(st, now)) > 0 {
+		st, _, err = s.load(ctx, k)
+		return st, err
+	}
+	return st, nil
+}
+
 // reap removes a stream whose deletion is due. Losing the race to another
 // process is fine.
 func (s *Service) reap(ctx context.Context, st *store.Stream, rev store.Revision) {

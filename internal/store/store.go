@@ -7,6 +7,8 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -62,6 +64,27 @@ type Stream struct {
 	Consumers []Consumer `json:",omitempty"`
 }
 
+// Clone returns a deep copy of s.
+func (s *Stream) Clone() *Stream {
+	c := *s
+	c.Shards = slices.Clone(s.Shards)
+	for i := range c.Shards {
+		if t := c.Shards[i].Closed; t != nil {
+			tc := *t
+			c.Shards[i].Closed = &tc
+		}
+	}
+	c.Tags = maps.Clone(s.Tags)
+	c.ShardLevelMetrics = slices.Clone(s.ShardLevelMetrics)
+	c.Plan = slices.Clone(s.Plan)
+	c.Scalings = slices.Clone(s.Scalings)
+	c.Consumers = slices.Clone(s.Consumers)
+	for i := range c.Consumers {
+		c.Consumers[i].Tags = maps.Clone(s.Consumers[i].Tags)
+	}
+	return &c
+}
+
 // Consumer is a registered enhanced fan-out consumer. Like a stream, it
 // moves between statuses lazily: Status holds until StatusUntil, then
 // becomes NextStatus ("" means the consumer is gone).
@@ -109,6 +132,13 @@ type Revision uint64
 // the revision the caller read.
 type Meta interface {
 	Get(ctx context.Context, key StreamKey) (*Stream, Revision, error)
+	// Cached is Get from a copy the backend keeps current by watching every
+	// process's changes. A change made through this handle is seen at once;
+	// one made by another process may be missed for a moment, so only the
+	// data path uses it, where a stale shard map is caught by the log
+	// itself (CloseShard fences writers; a missing log is ErrNotFound).
+	// The returned stream is the caller's to change.
+	Cached(ctx context.Context, key StreamKey) (*Stream, Revision, error)
 	// Put writes s if the stored revision equals rev (0: if absent).
 	// It returns ErrConflict (or ErrExists when rev is 0) otherwise.
 	Put(ctx context.Context, s *Stream, rev Revision) (Revision, error)

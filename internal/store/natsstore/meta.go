@@ -58,7 +58,8 @@ func isWrongLastSeq(err error) bool {
 			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
-// Get reads the stream's current record from the bucket; nothing is cached.
+// Get reads the stream's current record from the bucket (and refreshes
+// the cache behind Cached with it).
 func (s *Store) Get(ctx context.Context, key store.StreamKey) (*store.Stream, store.Revision, error) {
 	if s.isClosed() {
 		return nil, 0, store.ErrClosed
@@ -75,6 +76,7 @@ func (s *Store) Get(ctx context.Context, key store.StreamKey) (*store.Stream, st
 	if err := json.Unmarshal(val, &st); err != nil {
 		return nil, 0, fmt.Errorf("natsstore: decode %s: %w", k, err)
 	}
+	s.cacheStore(k, &st, rev)
 	return &st, rev, nil
 }
 
@@ -106,7 +108,13 @@ func (s *Store) Put(ctx context.Context, st *store.Stream, rev store.Revision) (
 	if err != nil {
 		return 0, fmt.Errorf("natsstore: encode %s: %w", k, err)
 	}
-	return s.casPut(ctx, k, val, rev)
+	n, err := s.casPut(ctx, k, val, rev)
+	if err != nil {
+		s.cacheDrop(k)
+		return 0, err
+	}
+	s.cacheStore(k, st, n)
+	return n, nil
 }
 
 // casPut creates key (rev 0) or replaces it if its revision is still rev.
@@ -152,6 +160,7 @@ func (s *Store) Delete(ctx context.Context, key store.StreamKey, rev store.Revis
 		}
 	}
 	err = s.kv.Delete(ctx, k, jetstream.LastRevision(uint64(rev)))
+	s.cacheDrop(k)
 	if isWrongLastSeq(err) {
 		// Tell a stale revision from a record that is gone.
 		if _, _, gerr := s.Get(ctx, key); errors.Is(gerr, store.ErrNotFound) {

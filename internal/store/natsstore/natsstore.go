@@ -94,6 +94,8 @@ type Store struct {
 
 	secretMu sync.Mutex
 	secret   []byte
+
+	cache metaCache
 }
 
 var _ store.Backend = (*Store)(nil)
@@ -261,6 +263,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.quit)
 	s.mu.Unlock()
+	s.stopWatch()
 	s.wg.Wait()
 	s.shutdown()
 	s.log.Debug("closed")

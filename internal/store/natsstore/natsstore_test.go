@@ -472,3 +472,36 @@ func BenchmarkAppendParallel(b *testing.B) {
 	tip, _ := s.Tip(ctx, ref)
 	b.ReportMetric(float64(b.N)/float64(tip.LastSeq), "records/msg")
 }
+
+// The watch, not the cache's time limit, brings another process's change
+// to Cached.
+func TestCachedFollowsWatch(t *testing.T) {
+	a := mustOpen(t, Config{DataDir: t.TempDir(), ListenAddr: "127.0.0.1:0"})
+	b := mustOpen(t, Config{URL: a.ClientURL()})
+	ctx := context.Background()
+	k := store.StreamKey{Account: "123456789012", Region: "us-east-1", Name: "watched"}
+	rev, err := b.Put(ctx, &store.Stream{Key: k, ID: "one", Status: "ACTIVE"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Cached(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		status := fmt.Sprint("S", i)
+		if rev, err = b.Put(ctx, &store.Stream{Key: k, ID: "one", Status: status}, rev); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for {
+			st, _, err := a.Cached(ctx, k)
+			if err == nil && st.Status == status {
+				break
+			}
+			if time.Since(start) > cacheTTL/2 {
+				t.Fatalf("update %d not seen after %v: %+v %v", i, time.Since(start), st, err)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+}

@@ -37,6 +37,8 @@ func Run(t *testing.T, open Open) {
 		{"Meta/ListSorted", testListSorted},
 		{"Meta/Namespaces", testNamespaces},
 		{"Meta/SharedAcrossHandles", testMetaShared},
+		{"Meta/Cached", testCached},
+		{"Meta/CachedAcrossHandles", testCachedShared},
 		{"Meta/Secret", testSecret},
 		{"Log/AppendRead", testAppendRead},
 		{"Log/CreateShardIdempotent", testCreateShardIdempotent},
@@ -302,6 +304,96 @@ func testNamespaces(t *testing.T, open Open) {
 	if l, err := b.List(ctx, "333333333333", "us-east-1"); err != nil || len(l) != 0 {
 		t.Fatalf("List of empty namespace = %v, %v", names(l), err)
 	}
+}
+
+// Cached sees this handle's own changes at once and hands out copies.
+func testCached(t *testing.T, open Open) {
+	m := open(t)
+	ctx := ctxFor(t)
+	k := key("cached")
+	if _, _, err := m.Cached(ctx, k); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Cached of a missing stream: %v, want ErrNotFound", err)
+	}
+	rev := mustPut(t, m, newStream(k), 0)
+	got, grev, err := m.Cached(ctx, k)
+	if err != nil || grev != rev || !reflect.DeepEqual(got, newStream(k)) {
+		t.Fatalf("Cached after Put: rev %d (want %d) err %v\n%+v", grev, rev, err, got)
+	}
+	got.Status = "scribbled"
+	got.Shards[0].StartHash = "scribbled"
+	got.Tags["team"] = "scribbled"
+	again, _, err := m.Cached(ctx, k)
+	if err != nil || !reflect.DeepEqual(again, newStream(k)) {
+		t.Fatalf("changing what Cached returned changed the cache: %+v (err %v)", again, err)
+	}
+	for i := range 5 { // each update is seen by the next Cached
+		again.Status = fmt.Sprint("S", i)
+		if rev, err = m.Put(ctx, again, rev); err != nil {
+			t.Fatal(err)
+		}
+		got, grev, err := m.Cached(ctx, k)
+		if err != nil || grev != rev || got.Status != again.Status {
+			t.Fatalf("Cached after update %d: %q rev %d err %v, want %q rev %d", i, got.Status, grev, err, again.Status, rev)
+		}
+	}
+	if _, err := m.Put(ctx, again, rev-1); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale Put: %v", err)
+	}
+	if _, grev, err := m.Cached(ctx, k); err != nil || grev != rev {
+		t.Fatalf("Cached after a lost race: rev %d err %v, want %d", grev, err, rev)
+	}
+	if err := m.Delete(ctx, k, rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Cached(ctx, k); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Cached after Delete: %v, want ErrNotFound", err)
+	}
+}
+
+// Another handle's changes reach Cached soon: updates, deletes and a
+// re-created stream of the same name.
+func testCachedShared(t *testing.T, open Open) {
+	a, b := open(t), open(t)
+	ctx := ctxFor(t)
+	k := key("cached-shared")
+	rev := mustPut(t, b, newStream(k), 0)
+	if _, grev, err := a.Cached(ctx, k); err != nil || grev != rev {
+		t.Fatalf("Cached of the other handle's stream: rev %d err %v, want %d", grev, err, rev)
+	}
+	eventually := func(what string, ok func(*store.Stream, store.Revision, error) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			st, r, err := a.Cached(ctx, k)
+			if ok(st, r, err) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: Cached still gives %+v rev %d err %v", what, st, r, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range 3 {
+		st := newStream(k)
+		st.Status = fmt.Sprint("B", i)
+		var err error
+		if rev, err = b.Put(ctx, st, rev); err != nil {
+			t.Fatal(err)
+		}
+		want := rev
+		eventually("update "+st.Status, func(got *store.Stream, r store.Revision, err error) bool {
+			return err == nil && r == want && got.Status == st.Status
+		})
+	}
+	if err := b.Delete(ctx, k, rev); err != nil {
+		t.Fatal(err)
+	}
+	eventually("delete", func(_ *store.Stream, _ store.Revision, err error) bool { return errors.Is(err, store.ErrNotFound) })
+	st := newStream(k)
+	st.ID = "second-incarnation"
+	mustPut(t, b, st, 0)
+	eventually("re-create", func(got *store.Stream, _ store.Revision, err error) bool { return err == nil && got.ID == st.ID })
 }
 
 func testMetaShared(t *testing.T, open Open) {
