@@ -67,7 +67,7 @@ func (f format) top(body []byte) (map[string]rawValue, bool) {
 		return m, true
 	}
 	b := trimJSONSpace(body)
-	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+	if len(b) == 0 || b[0] != '{' || !validJSON(b) {
 		return nil, false
 	}
 	m, err := splitObject(b)
@@ -98,6 +98,9 @@ func (f format) encode(out any) ([]byte, error) {
 	if f == formatCBOR {
 		return cborEnc.Marshal(out)
 	}
+	if b, ok := appendHotJSON(out); ok {
+		return b, nil
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -113,5 +116,5 @@ func isNilPointer(v any) bool {
 }
 
 func trimJSONSpace(b []byte) []byte {
-	return bytes.TrimLeft(b, " \t\r\n")
+	return b[skipSpace(b, 0):] // bytes.TrimLeft builds its cutset on every call
 }

@@ -467,14 +467,7 @@ func (c jsonCodec) blob(raw []byte) ([]byte, []byte, error) {
 	raw = trimJSONSpace(raw)
 	// Base64 text needs no unescaping; use it in place when plainly ASCII.
 	inner := raw[1 : len(raw)-1]
-	plain := true
-	for _, ch := range inner {
-		if ch == '\\' || ch >= utf8.RuneSelf {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if plainASCII(inner) {
 		return nil, inner, nil
 	}
 	s, err := c.str(raw)

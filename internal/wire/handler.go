@@ -212,6 +212,12 @@ func (h *Handler) serve(x *exchange) {
 		resp.Respond(x.w, r.WithContext(ctx))
 		return
 	}
+	if x.format == formatJSON {
+		if n, ok := hotJSONSize(out); ok {
+			h.writeStream(x, n, out)
+			return
+		}
+	}
 	b, err := x.format.encode(out)
 	if err != nil {
 		h.writeError(x, h.toAPIError(x, err))
@@ -271,6 +277,27 @@ func (x *exchange) write(status int, contentType string, body []byte) {
 	x.status, x.wrote = status, true
 	if len(body) > 0 && x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
+	}
+}
+
+// writeStream sends a hot JSON output of exactly n bytes through a pooled
+// buffer, so a 14 MB GetRecords never exists whole in memory. The size pass
+// has already checked out, so nothing can fail once the header is sent.
+func (h *Handler) writeStream(x *exchange, n int, out any) {
+	hdr := x.w.Header()
+	hdr.Set("Content-Type", ContentTypeJSON)
+	hdr.Set("Content-Length", strconv.Itoa(n))
+	x.w.WriteHeader(http.StatusOK)
+	x.status, x.wrote = http.StatusOK, true
+	if x.r.Method == http.MethodHead {
+		return
+	}
+	s := newJSONStream(x.w)
+	writeHotJSON(s, out)
+	s.close()
+	if s.err == nil && s.written != int64(n) {
+		h.log.Error("wire: response length differs from Content-Length", "op", x.op,
+			"request_id", x.id, "content_length", n, "written", s.written)
 	}
 }
 

@@ -210,3 +210,21 @@ func stringEndValid(b []byte, i int) int {
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
+
+// plainASCII reports whether b has no backslash and no byte above 0x7f,
+// eight bytes at a time: then a JSON string's text is its value.
+func plainASCII(b []byte) bool {
+	for ; len(b) >= 8; b = b[8:] {
+		w := binary.LittleEndian.Uint64(b)
+		backslash := w ^ '\\'*lsb
+		if (w|(backslash-lsb)&^backslash)&msb != 0 {
+			return false
+		}
+	}
+	for _, c := range b {
+		if c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -80,3 +80,21 @@ func BenchmarkValidJSON(b *testing.B) {
 		})
 	}
 }
+
+func TestPlainASCII(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for n := 1; n < 20; n++ {
+			for pos := 0; pos < n; pos++ {
+				b := bytes.Repeat([]byte{'A'}, n)
+				b[pos] = byte(c)
+				want := c != '\\' && c < 0x80
+				if got := plainASCII(b); got != want {
+					t.Fatalf("byte %#x at %d of %d: plainASCII %v, want %v", c, pos, n, got, want)
+				}
+			}
+		}
+	}
+	if !plainASCII(nil) {
+		t.Fatal("empty text is plain")
+	}
+}
