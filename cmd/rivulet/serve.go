@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -67,6 +69,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	logger := newLogger(e.stderr, cfg)
 	slog.SetDefault(logger)
+	setMemoryLimit(cfg, e.lookupEnv)
 
 	if cfg.TLSPort != 0 && cert == nil {
 		if cert, err = selfSignedCert(cfg, logger); err != nil {
@@ -306,4 +309,19 @@ func adminHandler(faults *fault.Injector, lim *limits.Limiter) http.Handler {
 	mux.Handle("/admin/faults", faults.Handler())
 	mux.Handle("/admin/limits", limits.Handler(lim))
 	return mux
+}
+
+// setMemoryLimit applies --memory-limit, unless it is the default and the
+// environment sets GOMEMLIMIT, which the Go runtime has already applied.
+// The limit keeps the heap from growing to twice its live size under load
+// (GetRecords of 10 MiB come and go fast).
+func setMemoryLimit(cfg *config.Config, lookupEnv func(string) (string, bool)) {
+	if v, ok := lookupEnv("GOMEMLIMIT"); ok && v != "" && cfg.MemoryLimit == config.DefaultMemoryLimit {
+		return
+	}
+	if cfg.MemoryLimit == 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+		return
+	}
+	debug.SetMemoryLimit(cfg.MemoryLimit)
 }

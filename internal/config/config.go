@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"log/slog"
 	"net"
 	"net/url"
@@ -76,6 +77,9 @@ type Config struct {
 	NATSURL string
 	// PprofAddr, if set, serves net/http/pprof there (profiling only).
 	PprofAddr string
+	// MemoryLimit is the Go runtime's soft memory limit in bytes; 0 means
+	// none.
+	MemoryLimit int64
 	// NATSListen makes the embedded NATS accept clients, so other rivulet
 	// processes can share its storage with --nats-url.
 	NATSListen string
@@ -203,6 +207,8 @@ var settings = []setting{
 			c.PprofAddr = v
 			return nil
 		}},
+	{name: "memory-limit", def: "256MiB", usage: "soft memory limit for the Go runtime (e.g. 512MiB, 2GiB; 0 for none): the garbage collector works harder near it, the process may still go past it; a GOMEMLIMIT in the environment replaces the default",
+		set: func(c *Config, v string) (err error) { c.MemoryLimit, err = parseSize(v); return err }},
 	{name: "replicas", def: "1", usage: "JetStream replicas per stream (1-5; more than 1 needs a clustered --nats-url)",
 		set: func(c *Config, v string) error {
 			n, err := parseInt(v, 1, 5)
@@ -540,6 +546,29 @@ func parseInt(v string, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
 	}
 	return n, nil
+}
+
+// DefaultMemoryLimit is --memory-limit's default.
+const DefaultMemoryLimit = 256 << 20
+
+// parseSize reads a byte count: digits, optionally followed by KiB, MiB or
+// GiB.
+func parseSize(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size (want e.g. 256MiB, 2GiB or 0)", v)
+	}
+	return n * mult, nil
 }
 
 func parseBool(v string) (bool, error) {

@@ -52,6 +52,7 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout:     10 * time.Second,
 		LogLevel:            slog.LevelInfo,
 		LogFormat:           LogText,
+		MemoryLimit:         DefaultMemoryLimit,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
@@ -62,6 +63,20 @@ func TestDefaults(t *testing.T) {
 }
 
 // TestPrecedence: flag > env > file > default, setting by setting.
+func TestMemoryLimit(t *testing.T) {
+	for v, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "512KiB": 512 << 10, "256MiB": 256 << 20, "2GiB": 2 << 30} {
+		c, err := Load([]string{"--memory-limit", v}, nil)
+		if err != nil || c.MemoryLimit != want {
+			t.Errorf("--memory-limit %s: %d, %v; want %d", v, c.MemoryLimit, err, want)
+		}
+	}
+	for _, v := range []string{"", "-1", "1.5GiB", "2GB", "MiB", "9999999999GiB"} {
+		if _, err := Load([]string{"--memory-limit", v}, nil); err == nil || !strings.Contains(err.Error(), "invalid --memory-limit") {
+			t.Errorf("--memory-limit %q: %v, want an error", v, err)
+		}
+	}
+}
+
 func TestPrecedence(t *testing.T) {
 	file := writeFile(t, `
 # a comment
