@@ -1,6 +1,8 @@
 package hashkey
 
 import (
+	"math/big"
+	"strings"
 	"testing"
 )
 
@@ -55,13 +57,22 @@ func TestParse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"0", "1", "340282366920938463463374607431768211455", "x", "007"} {
+	for _, s := range []string{"0", "1", "340282366920938463463374607431768211455", "340282366920938463463374607431768211456", "x", "007", "+1", "99999999999999999999999999999999999999", "184467440737095516160"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := Parse(s)
+		// The reference: math/big, for strings of at most 39 digits.
+		n, ok := new(big.Int).SetString(s, 10)
+		valid := ok && s != "" && len(s) <= 39 && strings.Trim(s, "0123456789") == "" && n.BitLen() <= 128
+		if valid != (err == nil) {
+			t.Fatalf("Parse(%q): %v, %v; math/big says valid=%v", s, k, err, valid)
+		}
 		if err != nil {
 			return
+		}
+		if k.big().Cmp(n) != 0 {
+			t.Fatalf("Parse(%q) = %v, math/big %v", s, k, n)
 		}
 		if k2, err := Parse(k.String()); err != nil || k2 != k {
 			t.Fatalf("round trip %q -> %v", s, k)
