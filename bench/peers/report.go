@@ -379,7 +379,8 @@ func render(in reportInput) string {
 	p("Every figure is the **median of %d run(s)**; every run starts a fresh server process and stops it afterwards, ", in.runs)
 	p("and the runs of the servers and workloads alternate, round by round. Before each run the harness waits (up to 30 s) for the machine to be idle, under %.1f cores busy. ", quietBelow)
 	p("Write phases last %s. ", in.duration)
-	p("The load generator (`rivulet bench`, aws-sdk-go-v2 over HTTP/1.1) runs on the same machine as the server, so they share its %d cores. ", in.env.CPUs)
+	p("The load generator (`rivulet bench`) runs on the same machine as the server, so they share its %d cores; ", in.env.CPUs)
+	p("W1, W2, W4 and the ceiling use its `--client raw` (hand-encoded, SigV4-signed Kinesis JSON over HTTP/1.1, the same for every server), so that the generator's own CPU takes as little as possible from the server under test. ")
 	p("Rerun with `make bench-peers`; only the notes section below is kept when the file is regenerated.\n\n")
 	if in.quick {
 		p("> **Quick run** (QUICK=1): a smoke test of the harness, not a measurement.\n\n")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/internal/loadgen"
+	"github.com/rivulet/rivulet/internal/rawclient"
 )
 
 func init() {
@@ -25,6 +26,11 @@ const benchHelp = `Usage: rivulet bench [flags]
 Generates load against a Kinesis endpoint (Rivulet, kinesalite, kinesis-mock
 or AWS) through the AWS SDK, and reports records/s, MB/s (10^6 bytes of
 record data), call latency percentiles and errors by type.
+
+--client raw sends the same Kinesis requests, signed the same way, through a
+lightweight client that costs a fraction of the SDK's CPU: for benchmarking
+servers on a small machine, where the load generator shares the cores with
+the server under test. The SDK (--client sdk, the default) is the reference.
 
 The stream is created with --shards shards if it does not exist, and used
 as it is if it does. --workers writers each send --batch-size records per
@@ -53,6 +59,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		getRate  float64
 		output   string
 		progress string
+		kind     string
 	)
 	fs := newFlagSet("bench")
 	conn.AddFlags(fs, e.lookupEnv)
@@ -70,6 +77,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	fs.Float64Var(&getRate, "get-rate", 5, "GetRecords calls per second per shard (0: no cap)")
 	fs.StringVar(&output, "output", "table", "report format: table or json")
 	fs.StringVar(&progress, "progress", "auto", "progress on stderr: auto, bar, lines or none")
+	fs.StringVar(&kind, "client", "sdk", "Kinesis client: sdk (aws-sdk-go-v2) or raw (lightweight, same requests, less CPU)")
 	if code, done := parseFlags(e, fs, "bench", benchHelp, args); done {
 		return code
 	}
@@ -89,15 +97,28 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		err = fmt.Errorf("invalid --output %q: want table or json", output)
 	case progress != "auto" && progress != "bar" && progress != "lines" && progress != "none":
 		err = fmt.Errorf("invalid --progress %q: want auto, bar, lines or none", progress)
+	case kind != "sdk" && kind != "raw":
+		err = fmt.Errorf("invalid --client %q: want sdk or raw", kind)
 	}
 	if err != nil {
 		return usageError(e, "bench", err)
 	}
 	conn.MaxConns = cfg.Workers + 16
 	conn.MaxAttempts = 1 // the generator retries, and counts what it retries
-	kc, err := client.New(conn)
-	if err != nil {
-		return usageError(e, "bench", err)
+	var api loadgen.API
+	if kind == "raw" {
+		rc, err := rawclient.New(conn)
+		if err != nil {
+			return usageError(e, "bench", err)
+		}
+		defer rc.Close()
+		api = rc
+	} else {
+		kc, err := client.New(conn)
+		if err != nil {
+			return usageError(e, "bench", err)
+		}
+		api = kc
 	}
 	if progress == "auto" {
 		progress = "lines"
@@ -115,7 +136,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := loadgen.Run(ctx, kc, cfg)
+	rep, err := loadgen.Run(ctx, api, cfg)
 	if rep == nil {
 		fmt.Fprintf(e.stderr, "rivulet bench: %v\n", err)
 		return exitFailure
