@@ -37,7 +37,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/schemas"
@@ -56,7 +55,7 @@ type Client struct {
 	rt       http.RoundTripper // tr, or a stand-in in benchmarks
 	tr       *http.Transport
 	timeout  time.Duration // per call, as http.Client.Timeout
-	signer   *v4.Signer
+	signer   signer
 	creds    aws.CredentialsProvider
 	region   string
 	protocol smithyhttp.ClientProtocol // decodes error responses
@@ -85,7 +84,6 @@ func New(cfg client.Config) (*Client, error) {
 		rt:       tr,
 		tr:       tr,
 		timeout:  timeout,
-		signer:   v4.NewSigner(),
 		creds:    o.Credentials,
 		region:   o.Region,
 		protocol: o.Protocol,
@@ -281,10 +279,7 @@ func (c *Client) send(ctx context.Context, op *operation, arn, id *string, buf *
 		ContentLength: int64(len(p.bytes())),
 		Host:          reqURL.Host,
 	}).WithContext(rctx)
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "kinesis", c.region, time.Now()); err != nil {
-		req.Body.Close()
-		return response{}, opError(op, fmt.Errorf("failed to sign request: %w", err))
-	}
+	c.signer.sign(req, creds, c.region, hex.EncodeToString(sum[:]), time.Now())
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		if !deadline.IsZero() && time.Now().After(deadline) {
