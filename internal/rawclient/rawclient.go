@@ -54,6 +54,7 @@ type Client struct {
 
 	rt       http.RoundTripper // tr, or a stand-in in benchmarks
 	tr       *http.Transport
+	h1       *h1Transport // for plain http:// endpoints over HTTP/1.1
 	timeout  time.Duration // per call, as http.Client.Timeout
 	signer   signer
 	creds    aws.CredentialsProvider
@@ -83,6 +84,7 @@ func New(cfg client.Config) (*Client, error) {
 		Client:   sdk,
 		rt:       tr,
 		tr:       tr,
+		h1:       lean(cfg),
 		timeout:  timeout,
 		creds:    o.Credentials,
 		region:   o.Region,
@@ -97,6 +99,9 @@ func New(cfg client.Config) (*Client, error) {
 			AccountIdEndpointMode: aws.String(string(o.AccountIDEndpointMode)),
 			OperationType:         aws.String("data"),
 		},
+	}
+	if c.h1 != nil {
+		c.rt = c.h1
 	}
 	if c.protocol == nil {
 		c.protocol = awsjson.New11(schemas.Kinesis_20131202)
@@ -118,6 +123,26 @@ func New(cfg client.Config) (*Client, error) {
 // Close closes the idle connections of the data-plane transport.
 func (c *Client) Close() {
 	c.tr.CloseIdleConnections()
+	if c.h1 != nil {
+		c.h1.CloseIdleConnections()
+	}
+}
+
+// lean returns the small HTTP/1.1 transport where it can serve the
+// endpoint (plain http://, HTTP/1.1, no proxy), else nil.
+func lean(cfg client.Config) *h1Transport {
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") || cfg.HTTP2 {
+		return nil
+	}
+	if p, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err != nil || p != nil {
+		return nil
+	}
+	conns := cfg.MaxConns
+	if conns <= 0 {
+		conns = 64
+	}
+	return newH1Transport(conns)
 }
 
 // transport is client.HTTPClient's transport without its body copy,
