@@ -54,7 +54,7 @@ type Client struct {
 
 	rt       http.RoundTripper // tr, or a stand-in in benchmarks
 	tr       *http.Transport
-	h1       *h1Transport // for plain http:// endpoints over HTTP/1.1
+	h1       *h1Transport  // for plain http:// endpoints over HTTP/1.1
 	timeout  time.Duration // per call, as http.Client.Timeout
 	signer   signer
 	creds    aws.CredentialsProvider
