@@ -132,13 +132,19 @@ func New(c Config) (*kinesis.Client, error) {
 
 // HTTPClient is the HTTP client New uses.
 func HTTPClient(c Config) *http.Client {
-	conns := c.MaxConns
-	if conns <= 0 {
-		conns = 64
-	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
+	}
+	return &http.Client{Transport: ownBody{Transport(c)}, Timeout: timeout}
+}
+
+// Transport is the transport under HTTPClient: c.MaxConns idle connections
+// and the protocols c asks for.
+func Transport(c Config) *http.Transport {
+	conns := c.MaxConns
+	if conns <= 0 {
+		conns = 64
 	}
 	var p http.Protocols
 	https := c.awsEndpoint() || strings.HasPrefix(strings.ToLower(c.Endpoint), "https:")
@@ -153,7 +159,7 @@ func HTTPClient(c Config) *http.Client {
 	default:
 		p.SetHTTP1(true)
 	}
-	tr := &http.Transport{
+	return &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        conns,
@@ -163,7 +169,6 @@ func HTTPClient(c Config) *http.Client {
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: c.Insecure}, //nolint:gosec // opt-in flag for self-signed local servers
 		Protocols:           &p,
 	}
-	return &http.Client{Transport: ownBody{tr}, Timeout: timeout}
 }
 
 // ownBody hands the transport a copy of the request body. The SDK closes

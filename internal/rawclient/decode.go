@@ -266,29 +266,13 @@ func count(rs ...ref) int {
 // for each member. An empty body is an empty response (as the SDK reads
 // it), and so is null.
 func (d *decoder) object(member func(name []byte) error) error {
-	s := &d.s
-	if len(s.b) == 0 {
+	if len(d.s.b) == 0 {
 		return nil
 	}
-	null, err := s.openObject()
-	if err != nil {
+	if err := d.eachMember(member); err != nil {
 		return err
 	}
-	if !null {
-		for first := true; ; first = false {
-			name, ok, err := s.member(first)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := member(name); err != nil {
-				return err
-			}
-		}
-	}
-	return s.end()
+	return d.s.end()
 }
 
 func decodeGetRecords(body []byte, out *kinesis.GetRecordsOutput) error {
@@ -356,35 +340,10 @@ func (d *decoder) records() (bool, error) {
 	s := &d.s
 	clear(d.recs) // a repeated Records member replaces the first
 	d.recs = d.recs[:0]
-	null, err := s.openArray()
-	if null || err != nil {
-		return false, err
-	}
-	for first := true; ; first = false {
-		more, err := s.element(first)
-		if err != nil {
-			return false, err
-		}
-		if !more {
-			return true, nil
-		}
+	null, err := d.eachElement(func() error {
 		d.recs = append(d.recs, recordScratch{})
 		r := &d.recs[len(d.recs)-1]
-		null, err := s.openObject()
-		if err != nil {
-			return false, err
-		}
-		if null {
-			continue
-		}
-		for first := true; ; first = false {
-			name, ok, err := s.member(first)
-			if err != nil {
-				return false, err
-			}
-			if !ok {
-				break
-			}
+		return d.eachMember(func(name []byte) (err error) {
 			switch string(name) {
 			case "Data":
 				r.data, err = d.blob()
@@ -406,30 +365,18 @@ func (d *decoder) records() (bool, error) {
 			default:
 				err = s.skip()
 			}
-			if err != nil {
-				return false, err
-			}
-		}
-	}
+			return err
+		})
+	})
+	return !null && err == nil, err
 }
 
 func (d *decoder) childShards() ([]types.ChildShard, error) {
 	s := &d.s
-	null, err := s.openArray()
-	if null || err != nil {
-		return nil, err
-	}
 	out := []types.ChildShard{}
-	for first := true; ; first = false {
-		more, err := s.element(first)
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			return out, nil
-		}
+	null, err := d.eachElement(func() error {
 		var c types.ChildShard
-		err = d.eachMember(func(name []byte) (err error) {
+		err := d.eachMember(func(name []byte) (err error) {
 			switch string(name) {
 			case "ShardId":
 				c.ShardId, err = d.optString()
@@ -442,10 +389,30 @@ func (d *decoder) childShards() ([]types.ChildShard, error) {
 			}
 			return err
 		})
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, c)
+		return err
+	})
+	if null || err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachElement reads an array or null (reported as true), calling element
+// at the start of each element.
+func (d *decoder) eachElement(element func() error) (null bool, err error) {
+	s := &d.s
+	if null, err := s.openArray(); null || err != nil {
+		return null, err
+	}
+	for first := true; ; first = false {
+		more, err := s.element(first)
+		if err != nil || !more {
+			return false, err
+		}
+		if err := element(); err != nil {
+			return false, err
+		}
 	}
 }
 
@@ -491,26 +458,16 @@ func (d *decoder) hashKeyRange() (*types.HashKeyRange, error) {
 
 // stringList reads an array of strings; a null element is "".
 func (d *decoder) stringList() ([]string, error) {
-	s := &d.s
-	null, err := s.openArray()
+	out := []string{}
+	null, err := d.eachElement(func() error {
+		p, err := d.optString()
+		out = append(out, deref(p))
+		return err
+	})
 	if null || err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for first := true; ; first = false {
-		more, err := s.element(first)
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			return out, nil
-		}
-		p, err := d.optString()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, deref(p))
-	}
+	return out, nil
 }
 
 func decodePutRecords(body []byte, out *kinesis.PutRecordsOutput) error {
@@ -569,35 +526,10 @@ func decodePutRecords(body []byte, out *kinesis.PutRecordsOutput) error {
 func (d *decoder) putResults() (bool, error) {
 	s := &d.s
 	d.results = d.results[:0]
-	null, err := s.openArray()
-	if null || err != nil {
-		return false, err
-	}
-	for first := true; ; first = false {
-		more, err := s.element(first)
-		if err != nil {
-			return false, err
-		}
-		if !more {
-			return true, nil
-		}
+	null, err := d.eachElement(func() error {
 		d.results = append(d.results, resultScratch{})
 		r := &d.results[len(d.results)-1]
-		null, err := s.openObject()
-		if err != nil {
-			return false, err
-		}
-		if null {
-			continue
-		}
-		for first := true; ; first = false {
-			name, ok, err := s.member(first)
-			if err != nil {
-				return false, err
-			}
-			if !ok {
-				break
-			}
+		return d.eachMember(func(name []byte) (err error) {
 			switch string(name) {
 			case "SequenceNumber":
 				r.seq, err = d.text()
@@ -610,11 +542,10 @@ func (d *decoder) putResults() (bool, error) {
 			default:
 				err = s.skip()
 			}
-			if err != nil {
-				return false, err
-			}
-		}
-	}
+			return err
+		})
+	})
+	return !null && err == nil, err
 }
 
 func decodePutRecord(body []byte, out *kinesis.PutRecordOutput) error {

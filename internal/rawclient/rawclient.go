@@ -24,11 +24,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -149,36 +147,10 @@ func lean(cfg client.Config) *h1Transport {
 // which this client does not need: it never closes a body the transport
 // may still be writing.
 func transport(cfg client.Config) *http.Transport {
-	conns := cfg.MaxConns
-	if conns <= 0 {
-		conns = 64
-	}
-	var p http.Protocols
-	https := cfg.Endpoint == "" || strings.EqualFold(cfg.Endpoint, "aws") || strings.HasPrefix(strings.ToLower(cfg.Endpoint), "https:")
-	switch {
-	case cfg.HTTP2 && !https:
-		p.SetUnencryptedHTTP2(true)
-	case cfg.HTTP2:
-		p.SetHTTP2(true)
-	case https:
-		p.SetHTTP1(true)
-		p.SetHTTP2(true)
-	default:
-		p.SetHTTP1(true)
-	}
-	return &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: cfg.Insecure}, //nolint:gosec // opt-in flag for self-signed local servers
-		Protocols:           &p,
-		// Fewer, larger writes and reads for bodies of megabytes.
-		WriteBufferSize: 64 << 10,
-		ReadBufferSize:  64 << 10,
-	}
+	tr := client.Transport(cfg)
+	// Fewer, larger writes and reads for bodies of megabytes.
+	tr.WriteBufferSize, tr.ReadBufferSize = 64<<10, 64<<10
+	return tr
 }
 
 // endpointKey is what a call's endpoint depends on beyond the client's
