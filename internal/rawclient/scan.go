@@ -75,24 +75,17 @@ var (
 )
 
 // openObject consumes '{', or a null (reported as true).
-func (s *scanner) openObject() (null bool, err error) {
-	if null, err := s.null(); null || err != nil {
-		return null, err
-	}
-	if s.next() != '{' {
-		return false, s.fail("expected an object")
-	}
-	s.i++
-	return false, nil
-}
+func (s *scanner) openObject() (null bool, err error) { return s.open('{', "expected an object") }
 
 // openArray consumes '[', or a null (reported as true).
-func (s *scanner) openArray() (null bool, err error) {
+func (s *scanner) openArray() (null bool, err error) { return s.open('[', "expected an array") }
+
+func (s *scanner) open(c byte, msg string) (null bool, err error) {
 	if null, err := s.null(); null || err != nil {
 		return null, err
 	}
-	if s.next() != '[' {
-		return false, s.fail("expected an array")
+	if s.next() != c {
+		return false, s.fail(msg)
 	}
 	s.i++
 	return false, nil
