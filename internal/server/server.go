@@ -58,6 +58,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	hs      *http.Server
+	fast    *h1Server // the plain port's HTTP/1.1 requests
 	handler http.Handler
 
 	inFlight atomic.Int64
@@ -148,7 +149,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.addr = ln.Addr()
-	s.serve(func() error { return s.hs.Serve(ln) })
+	handoff := newHandoffListener(ln.Addr())
+	s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout)
+	s.serve(func() error { return s.fast.serve(ln) })
+	s.serve(func() error { return s.hs.Serve(handoff) })
 	if tln != nil {
 		s.tlsAddr = tln.Addr()
 		// ServeTLS adds h2 and http/1.1 to the ALPN list.
@@ -190,11 +194,24 @@ func (s *Server) Err() <-chan error { return s.errc }
 // Shutdown returns nil no handler is running any more.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.mu.Lock()
+	fast := s.fast
+	s.mu.Unlock()
+	var ferr error
+	if fast != nil {
+		ferr = fast.shutdown(ctx)
+	}
 	err := s.hs.Shutdown(ctx)
+	if err == nil {
+		err = ferr
+	}
 	if err != nil {
 		s.log.Warn("shutdown: closing connections with requests still running",
 			"in_flight", s.inFlight.Load(), "err", err)
 		s.hs.Close()
+		if fast != nil {
+			fast.close()
+		}
 		if !s.waitIdle(forceCloseWait) {
 			s.log.Error("shutdown: handlers still running after connections were closed",
 				"in_flight", s.inFlight.Load())
@@ -202,6 +219,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	} else if !s.waitIdle(forceCloseWait) {
 		// Hijacked connections are not tracked by http.Server.
 		err = errors.New("server: handlers still running after shutdown")
+	}
+	if fast != nil {
+		fast.wait()
 	}
 	s.serving.Wait()
 	return err

@@ -32,9 +32,11 @@ func authenticate(r *http.Request) (service.Caller, *apiError) {
 	var credential string
 	if authz != "" {
 		params := authParams(authz)
-		for _, p := range []string{"Credential", "Signature", "SignedHeaders"} {
-			if params[p] == "" {
-				msg.WriteString("Authorization header requires '" + p + "' parameter. ")
+		for _, p := range [...]struct{ name, value string }{
+			{"Credential", params.credential}, {"Signature", params.signature}, {"SignedHeaders", params.signedHeaders},
+		} {
+			if p.value == "" {
+				msg.WriteString("Authorization header requires '" + p.name + "' parameter. ")
 			}
 		}
 		if r.Header.Get("X-Amz-Date") == "" && r.Header.Get("Date") == "" {
@@ -43,7 +45,7 @@ func authenticate(r *http.Request) (service.Caller, *apiError) {
 		if msg.Len() > 0 {
 			msg.WriteString("Authorization=" + authz)
 		}
-		credential = params["Credential"]
+		credential = params.credential
 	} else {
 		for _, p := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"} {
 			if first(query[p]) == "" {
@@ -68,26 +70,44 @@ func first(v []string) string {
 	return v[0]
 }
 
+// authFields are the Authorization parameters AWS checks for.
+type authFields struct{ credential, signature, signedHeaders string }
+
 // authParams reads "ALGORITHM k=v, k=v ..." the way AWS's front end does:
 // split on every comma and space, drop the first piece (the algorithm), and
-// keep what follows each key's first '='.
-func authParams(authz string) map[string]string {
-	pieces := strings.FieldsFunc(authz, func(r rune) bool { return r == ',' || r == ' ' })
-	// FieldsFunc drops empty pieces; AWS drops the first piece even when the
-	// header starts with a separator, which leaves the first real one.
-	if len(pieces) > 0 && authz[0] != ',' && authz[0] != ' ' {
-		pieces = pieces[1:]
-	}
-	params := make(map[string]string, len(pieces))
-	for _, p := range pieces {
-		kv := strings.Split(strings.TrimSpace(p), "=")
-		v := ""
-		if len(kv) > 1 {
-			v = kv[1]
+// keep what follows each key's first '=' up to any second one; a later key
+// wins. No map: this runs on every request.
+func authParams(authz string) authFields {
+	var f authFields
+	// AWS drops the first piece only when the header does not start with
+	// a separator.
+	skip := authz != "" && authz[0] != ',' && authz[0] != ' '
+	for rest := authz; rest != ""; {
+		var p string
+		if i := strings.IndexAny(rest, ", "); i >= 0 {
+			p, rest = rest[:i], rest[i+1:]
+		} else {
+			p, rest = rest, ""
 		}
-		params[kv[0]] = v
+		if p == "" {
+			continue
+		}
+		if skip {
+			skip = false
+			continue
+		}
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		v, _, _ = strings.Cut(v, "=")
+		switch k {
+		case "Credential":
+			f.credential = v
+		case "Signature":
+			f.signature = v
+		case "SignedHeaders":
+			f.signedHeaders = v
+		}
 	}
-	return params
+	return f
 }
 
 // callerFromCredential reads "AKID/DATE/REGION/SERVICE/aws4_request". A
