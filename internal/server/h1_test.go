@@ -264,9 +264,9 @@ func TestH1MatchesNetHTTP(t *testing.T) {
 			io.WriteString(w, `{"__type":"ValidationException"}`)
 		},
 		"sniffed": func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><body>hi") },
-		"no type":  func(w http.ResponseWriter, r *http.Request) { w.Header()["Content-Type"] = nil; io.WriteString(w, "x") },
-		"empty":    func(w http.ResponseWriter, r *http.Request) {},
-		"status":   func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) },
+		"no type": func(w http.ResponseWriter, r *http.Request) { w.Header()["Content-Type"] = nil; io.WriteString(w, "x") },
+		"empty":   func(w http.ResponseWriter, r *http.Request) {},
+		"status":  func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) },
 		"no content": func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(204)
 			if _, err := io.WriteString(w, "x"); err != http.ErrBodyNotAllowed {
