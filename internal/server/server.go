@@ -2,7 +2,9 @@
 // HTTP/1.1 and cleartext HTTP/2 with prior knowledge (what the JS SDK v3
 // sends to http:// endpoints), an optional TLS port negotiating h2 or
 // HTTP/1.1 by ALPN, a health route, and a shutdown that drains in-flight
-// requests before the caller closes storage.
+// requests before the caller closes storage. The plain port's common
+// HTTP/1.1 request is answered by a small server of its own (h1.go);
+// net/http has everything else.
 package server
 
 import (
