@@ -5,8 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -186,5 +190,184 @@ func BenchmarkGetRecords10000x1KiB(b *testing.B) {
 			out := &kinesis.GetRecordsOutput{}
 			return check(out, decodeGetRecords(body, out))
 		})
+	})
+}
+
+// putRecordAnswer is a PutRecord response as Rivulet sends it.
+var putRecordAnswer = []byte("HTTP/1.1 200 OK\r\n" +
+	"Access-Control-Allow-Origin: *\r\n" +
+	"Access-Control-Expose-Headers: x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date\r\n" +
+	"Content-Length: 110\r\n" +
+	"Content-Type: application/x-amz-json-1.1\r\n" +
+	"Date: Tue, 01 Dec 2026 12:00:00 GMT\r\n" +
+	"x-amz-id-2: 4c0sCfvzn9Dl0dmT8kVNkJGEB2A6UTB+hZ8kqQ8n4eZzd1qfb5XN1a7RN3yU3PyrkHXSVxlMzJYpZkqgYuqnSGCNbvW8VjUB\r\n" +
+	"x-amzn-RequestId: b2a9a3a0-0000-4000-8000-000000000000\r\n" +
+	"\r\n" +
+	`{"SequenceNumber":"49590338271490256608559692538361571095921575989136588898","ShardId":"shardId-000000000003"}`)
+
+// requestEnd reports the length of the first whole request (head and
+// Content-Length body) in b, or 0 if b holds less than one.
+func requestEnd(b []byte) int {
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for head := b[:i]; len(head) > 0; {
+		line := head
+		if j := bytes.Index(head, []byte("\r\n")); j >= 0 {
+			line, head = head[:j], head[j+2:]
+		} else {
+			head = nil
+		}
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
+			n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+	}
+	if len(b) < i+4+n {
+		return 0
+	}
+	return i + 4 + n
+}
+
+// cannedConn is a connection to a server that answers every request with
+// putRecordAnswer at once, in memory: the client's CPU alone.
+type cannedConn struct {
+	in, out []byte
+}
+
+func (c *cannedConn) Write(p []byte) (int, error) {
+	c.in = append(c.in, p...)
+	for n := requestEnd(c.in); n > 0; n = requestEnd(c.in) {
+		c.in = c.in[:copy(c.in, c.in[n:])]
+		c.out = append(c.out, putRecordAnswer...)
+	}
+	return len(p), nil
+}
+
+func (c *cannedConn) Read(p []byte) (int, error) {
+	if len(c.out) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.out)
+	c.out = c.out[:copy(c.out, c.out[n:])]
+	return n, nil
+}
+
+func (c *cannedConn) Close() error                     { return nil }
+func (c *cannedConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *cannedConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *cannedConn) SetDeadline(time.Time) error      { return nil }
+func (c *cannedConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *cannedConn) SetWriteDeadline(time.Time) error { return nil }
+
+// cannedServer is a minimal HTTP/1.1 server on loopback that answers every
+// request with putRecordAnswer, so that little of the process's CPU is the
+// server's.
+func cannedServer(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	b.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				have := 0
+				for {
+					n, err := c.Read(buf[have:])
+					if err != nil {
+						return
+					}
+					have += n
+					for m := requestEnd(buf[:have]); m > 0; m = requestEnd(buf[:have]) {
+						have = copy(buf, buf[m:have])
+						if _, err := c.Write(putRecordAnswer); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// BenchmarkPutRecordRoundTrip is a whole PutRecord of 100 bytes through
+// the h1 transport: "conn" against an in-memory connection (the client's
+// CPU alone), "loopback" and "loopback-64" (64 goroutines, as workload W2)
+// against cannedServer. The context can be cancelled, as the load
+// generator's.
+func BenchmarkPutRecordRoundTrip(b *testing.B) {
+	in := &kinesis.PutRecordInput{StreamName: aws.String("w2"), PartitionKey: aws.String("1a2b3c4d5e"), Data: bytes.Repeat([]byte{'x'}, 100)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	newClient := func(b *testing.B, url string) *Client {
+		c, err := New(client.Config{Endpoint: url, Region: region, MaxAttempts: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c.h1 == nil {
+			b.Fatal("not the h1 transport")
+		}
+		b.Cleanup(c.Close)
+		return c
+	}
+	call := func(c *Client) error {
+		out, err := c.PutRecord(ctx, in)
+		if err == nil && out.SequenceNumber == nil {
+			err = fmt.Errorf("no sequence number")
+		}
+		return err
+	}
+	b.Run("conn", func(b *testing.B) {
+		c := newClient(b, "http://127.0.0.1:4567")
+		conn := &cannedConn{}
+		c.h1.dial = func(context.Context, string, string) (net.Conn, error) { return conn, nil }
+		perRecord(b, 1, func() error { return call(c) })
+	})
+	b.Run("loopback", func(b *testing.B) {
+		c := newClient(b, cannedServer(b))
+		perRecord(b, 1, func() error { return call(c) })
+	})
+	b.Run("loopback-64", func(b *testing.B) {
+		c := newClient(b, cannedServer(b))
+		b.ReportAllocs()
+		b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		b.ResetTimer()
+		cpu0 := cpuTime()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := call(c); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/record")
 	})
 }

@@ -232,8 +232,18 @@ func (r *response) done() { responseBufs.put(r.body) }
 // send takes over) and reads the answer. Every failure is returned as the
 // SDK would return it.
 func (c *Client) send(ctx context.Context, op *operation, arn, id *string, buf *[]byte) (response, error) {
-	p := newPayload(buf)
-	defer p.release()
+	// The h1 transport has written the body by the time it returns, so it
+	// sends it from buf; any other may still be reading it (payload).
+	h1, _ := c.rt.(*h1Transport)
+	var p *payload
+	body := *buf
+	if h1 != nil {
+		defer requestBufs.put(buf)
+	} else {
+		p = newPayload(buf)
+		defer p.release()
+		body = p.bytes()
+	}
 	if err := ctx.Err(); err != nil {
 		return response{}, opError(op, err) // as the SDK, which checks before it signs
 	}
@@ -245,25 +255,24 @@ func (c *Client) send(ctx context.Context, op *operation, arn, id *string, buf *
 	if err != nil {
 		return response{}, opError(op, err)
 	}
-	sum := sha256.Sum256(p.bytes())
-	reqURL := *u
+	sum := sha256.Sum256(body)
+	var hash [2 * sha256.Size]byte
+	hex.Encode(hash[:], sum[:])
 	// The transport is called directly: http.Client would copy the
 	// headers for redirects, which Kinesis never sends. Its Timeout is
-	// kept, with its errors.
-	rctx, deadline := ctx, time.Time{}
+	// kept, with its errors; a context deadline that comes first makes it
+	// moot.
+	now := time.Now()
+	deadline := time.Time{}
 	if c.timeout > 0 {
-		deadline = time.Now().Add(c.timeout)
-		if d, ok := ctx.Deadline(); !ok || deadline.Before(d) {
-			var cancel context.CancelFunc
-			rctx, cancel = context.WithDeadline(ctx, deadline)
-			defer cancel()
-		} else {
+		deadline = now.Add(c.timeout)
+		if d, ok := ctx.Deadline(); ok && !deadline.Before(d) {
 			deadline = time.Time{}
 		}
 	}
-	req := (&http.Request{
+	req := &http.Request{
 		Method:     http.MethodPost,
-		URL:        &reqURL,
+		URL:        u, // never modified
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
@@ -271,24 +280,39 @@ func (c *Client) send(ctx context.Context, op *operation, arn, id *string, buf *
 			"Content-Type": contentType,
 			"X-Amz-Target": op.target,
 		},
-		Body:          p.body(),
-		GetBody:       func() (io.ReadCloser, error) { return p.body(), nil },
-		ContentLength: int64(len(p.bytes())),
-		Host:          reqURL.Host,
-	}).WithContext(rctx)
-	c.signer.sign(req, creds, c.region, hex.EncodeToString(sum[:]), time.Now())
-	resp, err := c.rt.RoundTrip(req)
+		ContentLength: int64(len(body)),
+		Host:          u.Host,
+	}
+	c.signer.signHex(req, creds, c.region, hash[:], now)
+	var resp *http.Response
+	if h1 != nil {
+		// The timeout goes to the connection's deadline, and ctx is
+		// watched only if it can end: no context is made.
+		resp, err = h1.do(ctx, req, body, deadline)
+	} else {
+		rctx := ctx
+		if !deadline.IsZero() {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+		}
+		reqURL := *u
+		req.URL = &reqURL
+		req.Body = p.body()
+		req.GetBody = func() (io.ReadCloser, error) { return p.body(), nil }
+		resp, err = c.rt.RoundTrip(req.WithContext(rctx))
+	}
 	if err != nil {
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			err = &timeoutError{err.Error() + " (Client.Timeout exceeded while awaiting headers)"}
 		}
-		err = &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: reqURL.Redacted(), Err: err}}
+		err = &smithyhttp.RequestSendError{Err: &url.Error{Op: "Post", URL: u.Redacted(), Err: err}}
 		if ctx.Err() != nil {
 			err = &smithy.CanceledError{Err: ctx.Err()}
 		}
 		return response{}, c.fail(op, nil, err)
 	}
-	body, err := readBody(resp)
+	rb, err := readBody(resp)
 	if err != nil && !deadline.IsZero() && time.Now().After(deadline) {
 		err = &timeoutError{err.Error() + " (Client.Timeout or context cancellation while reading body)"}
 	}
@@ -296,11 +320,11 @@ func (c *Client) send(ctx context.Context, op *operation, arn, id *string, buf *
 		return response{}, c.fail(op, resp, &smithy.DeserializationError{Err: err})
 	}
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		err := c.apiError(ctx, op, resp, *body)
-		responseBufs.put(body)
+		err := c.apiError(ctx, op, resp, *rb)
+		responseBufs.put(rb)
 		return response{}, err
 	}
-	return response{http: resp, body: body}, nil
+	return response{http: resp, body: rb}, nil
 }
 
 // timeoutError is http.Client's error for its Timeout.

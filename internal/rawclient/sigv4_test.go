@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,5 +49,59 @@ func TestSignerMatchesSDK(t *testing.T) {
 				t.Errorf("%s %s:\n got %q\nwant %q", tc.url, h, g, w)
 			}
 		}
+	}
+}
+
+// The signer is shared by every call: signatures made at once, with keys
+// and dates changing under them, are each what a signer of their own
+// makes.
+func TestSignerConcurrent(t *testing.T) {
+	type input struct {
+		creds aws.Credentials
+		at    time.Time
+	}
+	inputs := []input{
+		{aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, time.Date(2026, 12, 1, 23, 59, 59, 0, time.UTC)},
+		{aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)},
+		{aws.Credentials{AccessKeyID: "B", SecretAccessKey: "other", SessionToken: "tok"}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)},
+	}
+	sign := func(s *signer, in input) string {
+		r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4567/", strings.NewReader("{}"))
+		r.Header["Content-Type"] = contentType
+		r.Header["X-Amz-Target"] = opPutRecord.target
+		s.sign(r, in.creds, "eu-west-1", strings.Repeat("0", 64), in.at)
+		return r.Header.Get("Authorization") + r.Header.Get("X-Amz-Date") + r.Header.Get("X-Amz-Security-Token")
+	}
+	want := make([]string, len(inputs))
+	for i, in := range inputs {
+		want[i] = sign(new(signer), in)
+	}
+	var shared signer
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				k := (g + i) % len(inputs)
+				if got := sign(&shared, inputs[k]); got != want[k] {
+					t.Errorf("input %d: %q, want %q", k, got, want[k])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkSign(b *testing.B) {
+	r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4567/", strings.NewReader("{}"))
+	r.Header["Content-Type"] = contentType
+	r.Header["X-Amz-Target"] = opPutRecord.target
+	creds := aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}
+	hash := strings.Repeat("0", 64)
+	now := time.Now()
+	var s signer
+	b.ReportAllocs()
+	for range b.N {
+		s.sign(r, creds, "us-east-1", hash, now)
 	}
 }
