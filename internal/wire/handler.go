@@ -80,6 +80,11 @@ func New(ops map[string]service.Operation, o Options) *Handler {
 	return h
 }
 
+// Request ids come from a buffered pool of crypto/rand bytes, not one read
+// per request; nothing else in the process draws random UUIDs before this
+// runs, as EnableRandPool requires.
+func init() { uuid.EnableRandPool() }
+
 // exchange is one request in flight.
 type exchange struct {
 	w      http.ResponseWriter
@@ -231,10 +236,17 @@ func (h *Handler) readBody(x *exchange) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, &http.MaxBytesError{Limit: h.maxBody}
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	if r.ContentLength >= 0 {
+		// The length frames the body, so it is read into a slice of just
+		// that size: bytes.Buffer would grow (and copy) once more to look
+		// for the end.
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
+	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(x.w, r.Body, h.maxBody))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
