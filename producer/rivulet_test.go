@@ -165,7 +165,7 @@ func readStream(t testing.TB, c *kinesis.Client, stream string) []stored {
 		if token == nil {
 			in.StreamName = &stream
 		}
-		ls, err := c.ListShards(ctx, in)
+		ls, err := c.ListShards(ctx, in, readRetries)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,17 +184,23 @@ func readStream(t testing.TB, c *kinesis.Client, stream string) []stored {
 	}
 }
 
+// readRetries gives the reads that check what was written the SDK's own
+// retries, which the producer's client turns off: net/http's Transport now
+// and then closes a kept-alive connection under a response being read
+// (aws/aws-sdk-go-v2#2737), and the SDK retries that error by default.
+func readRetries(o *kinesis.Options) { o.RetryMaxAttempts = 3 }
+
 func readShard(t testing.TB, c *kinesis.Client, stream, shard string) []types.Record {
 	t.Helper()
 	ctx := context.Background()
-	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: &stream, ShardId: &shard, ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: &stream, ShardId: &shard, ShardIteratorType: types.ShardIteratorTypeTrimHorizon}, readRetries)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var recs []types.Record
 	next := it.ShardIterator
 	for next != nil {
-		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: next, Limit: aws.Int32(10000)})
+		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: next, Limit: aws.Int32(10000)}, readRetries)
 		if err != nil {
 			t.Fatal(err)
 		}
