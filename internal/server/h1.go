@@ -38,6 +38,11 @@ type h1Server struct {
 	handoff     *handoffListener
 	log         *slog.Logger
 	idleTimeout time.Duration
+	headTimeout time.Duration // from a request's first byte to its whole head
+
+	// stopping mirrors draining for the request path, which reads it
+	// without the lock to mark its last answers Connection: close.
+	stopping atomic.Bool
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -67,8 +72,9 @@ type h1Conn struct {
 	w      h1Response
 }
 
-func newH1Server(handler http.Handler, handoff *handoffListener, logger *slog.Logger, idleTimeout time.Duration) *h1Server {
-	return &h1Server{handler: handler, handoff: handoff, log: logger, idleTimeout: idleTimeout, conns: map[*h1Conn]struct{}{}}
+func newH1Server(handler http.Handler, handoff *handoffListener, logger *slog.Logger, idleTimeout, headTimeout time.Duration) *h1Server {
+	return &h1Server{handler: handler, handoff: handoff, log: logger, idleTimeout: idleTimeout, headTimeout: headTimeout,
+		conns: map[*h1Conn]struct{}{}}
 }
 
 // serve accepts connections on ln until it is closed.
@@ -124,6 +130,7 @@ func (s *h1Server) serve(ln net.Listener) error {
 func (s *h1Server) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
+	s.stopping.Store(true)
 	if s.ln != nil {
 		s.ln.Close()
 	}
@@ -152,6 +159,7 @@ func (s *h1Server) shutdown(ctx context.Context) error {
 func (s *h1Server) close() {
 	s.mu.Lock()
 	s.draining = true
+	s.stopping.Store(true)
 	if s.ln != nil {
 		s.ln.Close()
 	}
@@ -185,6 +193,11 @@ func (c *h1Conn) serve() {
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			return
+		}
+		// As net/http's ReadHeaderTimeout: the head must follow its first
+		// byte promptly.
+		if s.headTimeout > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(s.headTimeout))
 		}
 		if !c.begin() {
 			return // shutting down
@@ -293,14 +306,14 @@ func (c *h1Conn) serveOne(h reqHead) (keep bool) {
 		c.bw = bufio.NewWriterSize(c.nc, 32<<10)
 	}
 	w := &c.w
-	w.reset(c.bw, h.close)
+	w.reset(c.bw, h.close, &c.s.stopping)
 	if !c.call(w, req) {
 		return false
 	}
 	if err := w.finish(); err != nil {
 		return false
 	}
-	if w.close {
+	if w.close || c.s.stopping.Load() {
 		return false
 	}
 	// What the handler left of the body is skipped, within reason.
@@ -313,10 +326,7 @@ func (c *h1Conn) serveOne(h reqHead) (keep bool) {
 			return false
 		}
 	}
-	c.s.mu.Lock()
-	draining := c.s.draining
-	c.s.mu.Unlock()
-	return !draining
+	return true
 }
 
 // rstAvoidanceDelay is how long a connection closed with unread request
@@ -386,10 +396,14 @@ type h1Response struct {
 	// which is then computed at the end.
 	body  bytes.Buffer
 	close bool
-	err   error
+	// stopping is the server's: an answer whose head goes out during
+	// shutdown says Connection: close.
+	stopping *atomic.Bool
+	err      error
 }
 
-func (w *h1Response) reset(bw *bufio.Writer, close bool) {
+func (w *h1Response) reset(bw *bufio.Writer, close bool, stopping *atomic.Bool) {
+	w.stopping = stopping
 	if w.header == nil {
 		w.header = make(http.Header, 8)
 	} else {
@@ -511,7 +525,8 @@ func (w *h1Response) writeHead(start []byte) {
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(w.status))
 	bw.WriteString("\r\n")
-	if w.close {
+	if w.close || w.stopping.Load() {
+		w.close = true
 		w.header["Connection"] = []string{"close"}
 	}
 	if _, ok := w.header["Date"]; !ok {

@@ -404,3 +404,56 @@ func FuzzParseHead(f *testing.F) {
 		}
 	})
 }
+
+// TestH1HeadTimeout: a head that stops arriving is cut off after
+// ReadHeaderTimeout, not after the idle timeout.
+func TestH1HeadTimeout(t *testing.T) {
+	s := start(t, Config{ReadHeaderTimeout: 100 * time.Millisecond}, writerHandler)
+	c := dialRaw(t, s.Addr().String())
+	c.send("POST / HTTP/1.1\r\nHost: h\r\n")
+	began := time.Now()
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c.br); err != nil {
+		t.Fatalf("connection not closed: %v", err)
+	}
+	if d := time.Since(began); d > 3*time.Second {
+		t.Errorf("closed after %v", d)
+	}
+}
+
+// TestH1ShutdownClosesAfterAnswer: a request in flight when Shutdown
+// starts is answered with Connection: close.
+func TestH1ShutdownClosesAfterAnswer(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "done")
+	})
+	s, err := New(Config{Addr: "127.0.0.1:0"}, h, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, s.Addr().String())
+	c.send(post("{}"))
+	<-entered
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	for !s.fast.stopping.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	resp, body := c.read()
+	if body != "done" || !resp.Close {
+		t.Errorf("answer during shutdown: %q close=%v", body, resp.Close)
+	}
+	if !c.closed() {
+		t.Error("connection open after the last answer")
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}

@@ -152,7 +152,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.started = true
 	s.addr = ln.Addr()
 	handoff := newHandoffListener(ln.Addr())
-	s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout)
+	s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout, s.cfg.ReadHeaderTimeout)
 	s.serve(func() error { return s.fast.serve(ln) })
 	s.serve(func() error { return s.hs.Serve(handoff) })
 	if tln != nil {
