@@ -140,19 +140,7 @@ func TestH1EarlyCloseDropsConnection(t *testing.T) {
 // Cancelling or timing out a call that waits for its answer ends it at
 // once with the context's error, and the connection is not reused.
 func TestH1Cancel(t *testing.T) {
-	release := make(chan struct{})
-	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}
-		echo(w, r)
-	})
-	defer close(release)
-	tr := newH1Transport(4)
-	defer tr.CloseIdleConnections()
+	srv, conns, tr := slowServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	began := time.Now()
@@ -319,19 +307,7 @@ func TestH1PutRecordNodeChunked(t *testing.T) {
 // context.DeadlineExceeded, and one that passed after its call does not
 // stay on the kept connection.
 func TestH1Deadline(t *testing.T) {
-	release := make(chan struct{})
-	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}
-		echo(w, r)
-	})
-	defer close(release)
-	tr := newH1Transport(4)
-	defer tr.CloseIdleConnections()
+	srv, conns, tr := slowServer(t)
 	call := func(path string, deadline time.Time) (string, error) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, nil)
 		req.ContentLength = 4
@@ -399,19 +375,7 @@ func TestH1StaleRetriedFromBytes(t *testing.T) {
 // ending while the connection is idle leaves the connection fit for the
 // next call, and ending during a call still ends the call.
 func TestH1ContextWatch(t *testing.T) {
-	release := make(chan struct{})
-	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}
-		echo(w, r)
-	})
-	defer close(release)
-	tr := newH1Transport(4)
-	defer tr.CloseIdleConnections()
+	srv, conns, tr := slowServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	for i := range 3 {
 		if got, err := post(t, ctx, tr, srv.URL, "a"); err != nil || got != "a" {
@@ -483,4 +447,24 @@ func TestH1ClosedConnectionUnwatches(t *testing.T) {
 			t.Fatalf("%d goroutines, %d before: watches left behind", runtime.NumGoroutine(), before)
 		}
 	}
+}
+
+// slowServer echoes, holding /slow until the test ends or the client goes
+// away, and returns a transport for it.
+func slowServer(t *testing.T) (*httptest.Server, *atomic.Int32, *h1Transport) {
+	t.Helper()
+	release := make(chan struct{})
+	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		echo(w, r)
+	})
+	t.Cleanup(func() { close(release) })
+	tr := newH1Transport(4)
+	t.Cleanup(tr.CloseIdleConnections)
+	return srv, conns, tr
 }

@@ -128,18 +128,7 @@ func (s *h1Server) serve(ln net.Listener) error {
 // shutdown stops accepting, closes idle connections and waits for the
 // requests in flight to finish or ctx to end; then the rest are closed.
 func (s *h1Server) shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.draining = true
-	s.stopping.Store(true)
-	if s.ln != nil {
-		s.ln.Close()
-	}
-	for c := range s.conns {
-		if !c.busy {
-			c.nc.Close()
-		}
-	}
-	s.mu.Unlock()
+	s.stop(false)
 	done := make(chan struct{})
 	go func() {
 		s.active.Wait()
@@ -151,23 +140,32 @@ func (s *h1Server) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	s.close()
+	s.stop(true)
 	return err
 }
 
 // close closes every connection and ends their handlers' contexts.
-func (s *h1Server) close() {
+func (s *h1Server) close() { s.stop(true) }
+
+// stop marks the server draining, closes the listener and then the idle
+// connections, or with all every one, ending its handler's context.
+func (s *h1Server) stop(all bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.draining = true
 	s.stopping.Store(true)
 	if s.ln != nil {
 		s.ln.Close()
 	}
 	for c := range s.conns {
-		c.cancel()
+		switch {
+		case all:
+			c.cancel()
+		case c.busy:
+			continue
+		}
 		c.nc.Close()
 	}
-	s.mu.Unlock()
 }
 
 // wait returns when every connection goroutine has ended.

@@ -344,13 +344,7 @@ func rawOnce(t *testing.T, addr, req string) (*http.Response, string) {
 // TestH1ShutdownClosesIdle: idle fast-path connections are closed at once
 // by Shutdown, which does not wait for them.
 func TestH1ShutdownClosesIdle(t *testing.T) {
-	s, err := New(Config{Addr: "127.0.0.1:0"}, writerHandler, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s := startOwned(t, writerHandler)
 	c := dialRaw(t, s.Addr().String())
 	c.send(post("{}"))
 	c.read()
@@ -430,13 +424,7 @@ func TestH1ShutdownClosesAfterAnswer(t *testing.T) {
 		<-release
 		io.WriteString(w, "done")
 	})
-	s, err := New(Config{Addr: "127.0.0.1:0"}, h, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s := startOwned(t, h)
 	c := dialRaw(t, s.Addr().String())
 	c.send(post("{}"))
 	<-entered

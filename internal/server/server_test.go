@@ -50,6 +50,20 @@ func start(t *testing.T, cfg Config, h http.Handler) *Server {
 	return s
 }
 
+// startOwned starts a server on a free port whose Shutdown the test calls
+// itself.
+func startOwned(t *testing.T, h http.Handler) *Server {
+	t.Helper()
+	s, err := New(Config{Addr: "127.0.0.1:0"}, h, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // client returns an HTTP client speaking only the given protocols.
 func client(t *testing.T, set func(*http.Protocols), tlsConf *tls.Config) *http.Client {
 	t.Helper()
@@ -207,13 +221,7 @@ func TestShutdownDrains(t *testing.T) {
 				<-release
 				io.WriteString(w, "done")
 			})
-			s, err := New(Config{Addr: "127.0.0.1:0"}, h, quietLogger())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			s := startOwned(t, h)
 			addr := s.Addr().String()
 			c := client(t, proto.set, nil)
 
@@ -281,13 +289,7 @@ func TestShutdownBounded(t *testing.T) {
 		close(entered)
 		<-r.Context().Done()
 	})
-	s, err := New(Config{Addr: "127.0.0.1:0"}, h, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s := startOwned(t, h)
 	c := client(t, http1, nil)
 	reqErr := make(chan error, 1)
 	go func() {
