@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/httpsyntax"
 )
 
 // h1Transport is a small HTTP/1.1 client for plain http:// endpoints: one
@@ -345,7 +347,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request, body []byte) error {
 		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
 			continue // req.Write leaves these out
 		}
-		if validFieldName(k) {
+		if httpsyntax.IsToken(k) {
 			keys = append(keys, k)
 		}
 	}

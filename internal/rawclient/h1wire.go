@@ -13,6 +13,8 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/rivulet/rivulet/internal/httpsyntax"
 )
 
 // The response side of h1Transport: http.ReadResponse's parse of a head
@@ -418,7 +420,7 @@ func checkField(kv []byte) bool {
 	for _, c := range k {
 		if c == ' ' {
 			spaced = true
-		} else if !isTokenByte(c) {
+		} else if !httpsyntax.IsTokenByte(c) {
 			return false
 		}
 	}
@@ -455,28 +457,6 @@ func validValue(v []byte) bool {
 	}
 	for _, c := range v {
 		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// isTokenByte reports whether c may be in a header name (RFC 7230 tchar).
-func isTokenByte(c byte) bool { return tokenBytes[c] }
-
-var tokenBytes = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
-	}
-	return t
-}()
-
-func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if !isTokenByte(k[i]) {
 			return false
 		}
 	}

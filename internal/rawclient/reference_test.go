@@ -36,6 +36,27 @@ func refString(raw json.RawMessage) (*string, error) {
 	return p, err
 }
 
+// str reads the string member key, if present, into dst.
+func (m jsonObject) str(key string, dst **string) error {
+	raw, ok := m[key]
+	if !ok {
+		return nil
+	}
+	p, err := refString(raw)
+	*dst = p
+	return err
+}
+
+// encryption reads the EncryptionType member, if present, into dst.
+func (m jsonObject) encryption(dst *types.EncryptionType) error {
+	var p *string
+	if err := m.str("EncryptionType", &p); err != nil || p == nil {
+		return err
+	}
+	*dst = types.EncryptionType(*p)
+	return nil
+}
+
 func refBlob(raw json.RawMessage) ([]byte, error) {
 	p, err := refString(raw)
 	if err != nil || p == nil {
@@ -65,11 +86,8 @@ func refGetRecords(body []byte) (*kinesis.GetRecordsOutput, error) {
 		return nil, err
 	}
 	out := &kinesis.GetRecordsOutput{}
-	var err error
-	if raw, ok := top["NextShardIterator"]; ok {
-		if out.NextShardIterator, err = refString(raw); err != nil {
-			return nil, err
-		}
+	if err := top.str("NextShardIterator", &out.NextShardIterator); err != nil {
+		return nil, err
 	}
 	if raw, ok := top["MillisBehindLatest"]; ok {
 		if err := json.Unmarshal(raw, &out.MillisBehindLatest); err != nil {
@@ -91,24 +109,14 @@ func refGetRecords(body []byte) (*kinesis.GetRecordsOutput, error) {
 					return nil, err
 				}
 			}
-			if raw, ok := m["SequenceNumber"]; ok {
-				if r.SequenceNumber, err = refString(raw); err != nil {
-					return nil, err
-				}
+			if err := m.str("SequenceNumber", &r.SequenceNumber); err != nil {
+				return nil, err
 			}
-			if raw, ok := m["PartitionKey"]; ok {
-				if r.PartitionKey, err = refString(raw); err != nil {
-					return nil, err
-				}
+			if err := m.str("PartitionKey", &r.PartitionKey); err != nil {
+				return nil, err
 			}
-			if raw, ok := m["EncryptionType"]; ok {
-				p, err := refString(raw)
-				if err != nil {
-					return nil, err
-				}
-				if p != nil {
-					r.EncryptionType = types.EncryptionType(*p)
-				}
+			if err := m.encryption(&r.EncryptionType); err != nil {
+				return nil, err
 			}
 			if raw, ok := m["ApproximateArrivalTimestamp"]; ok {
 				ms, err := refTime(raw)
@@ -133,10 +141,8 @@ func refGetRecords(body []byte) (*kinesis.GetRecordsOutput, error) {
 		}
 		for _, m := range list {
 			var c types.ChildShard
-			if raw, ok := m["ShardId"]; ok {
-				if c.ShardId, err = refString(raw); err != nil {
-					return nil, err
-				}
+			if err := m.str("ShardId", &c.ShardId); err != nil {
+				return nil, err
 			}
 			if raw, ok := m["ParentShards"]; ok {
 				if err := json.Unmarshal(raw, &c.ParentShards); err != nil {
@@ -150,15 +156,11 @@ func refGetRecords(body []byte) (*kinesis.GetRecordsOutput, error) {
 				}
 				if h != nil {
 					c.HashKeyRange = &types.HashKeyRange{}
-					if raw, ok := h["StartingHashKey"]; ok {
-						if c.HashKeyRange.StartingHashKey, err = refString(raw); err != nil {
-							return nil, err
-						}
+					if err := h.str("StartingHashKey", &c.HashKeyRange.StartingHashKey); err != nil {
+						return nil, err
 					}
-					if raw, ok := h["EndingHashKey"]; ok {
-						if c.HashKeyRange.EndingHashKey, err = refString(raw); err != nil {
-							return nil, err
-						}
+					if err := h.str("EndingHashKey", &c.HashKeyRange.EndingHashKey); err != nil {
+						return nil, err
 					}
 				}
 			}
@@ -179,14 +181,8 @@ func refPutRecords(body []byte) (*kinesis.PutRecordsOutput, error) {
 			return nil, err
 		}
 	}
-	if raw, ok := top["EncryptionType"]; ok {
-		p, err := refString(raw)
-		if err != nil {
-			return nil, err
-		}
-		if p != nil {
-			out.EncryptionType = types.EncryptionType(*p)
-		}
+	if err := top.encryption(&out.EncryptionType); err != nil {
+		return nil, err
 	}
 	if raw, ok := top["Records"]; ok {
 		list, err := refObjects(raw)
@@ -199,10 +195,8 @@ func refPutRecords(body []byte) (*kinesis.PutRecordsOutput, error) {
 		for _, m := range list {
 			var r types.PutRecordsResultEntry
 			for name, dst := range map[string]**string{"SequenceNumber": &r.SequenceNumber, "ShardId": &r.ShardId, "ErrorCode": &r.ErrorCode, "ErrorMessage": &r.ErrorMessage} {
-				if raw, ok := m[name]; ok {
-					if *dst, err = refString(raw); err != nil {
-						return nil, err
-					}
+				if err := m.str(name, dst); err != nil {
+					return nil, err
 				}
 			}
 			out.Records = append(out.Records, r)
@@ -217,25 +211,14 @@ func refPutRecord(body []byte) (*kinesis.PutRecordOutput, error) {
 		return nil, err
 	}
 	out := &kinesis.PutRecordOutput{}
-	var err error
-	if raw, ok := top["SequenceNumber"]; ok {
-		if out.SequenceNumber, err = refString(raw); err != nil {
-			return nil, err
-		}
+	if err := top.str("SequenceNumber", &out.SequenceNumber); err != nil {
+		return nil, err
 	}
-	if raw, ok := top["ShardId"]; ok {
-		if out.ShardId, err = refString(raw); err != nil {
-			return nil, err
-		}
+	if err := top.str("ShardId", &out.ShardId); err != nil {
+		return nil, err
 	}
-	if raw, ok := top["EncryptionType"]; ok {
-		p, err := refString(raw)
-		if err != nil {
-			return nil, err
-		}
-		if p != nil {
-			out.EncryptionType = types.EncryptionType(*p)
-		}
+	if err := top.encryption(&out.EncryptionType); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -246,11 +229,8 @@ func refGetShardIterator(body []byte) (*kinesis.GetShardIteratorOutput, error) {
 		return nil, err
 	}
 	out := &kinesis.GetShardIteratorOutput{}
-	if raw, ok := top["ShardIterator"]; ok {
-		var err error
-		if out.ShardIterator, err = refString(raw); err != nil {
-			return nil, err
-		}
+	if err := top.str("ShardIterator", &out.ShardIterator); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -308,9 +308,7 @@ func (s *scanner) number() ([]byte, error) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = digits(b, i)
 	default:
 		s.i = i
 		return nil, s.fail("expected a number")
@@ -321,9 +319,7 @@ func (s *scanner) number() ([]byte, error) {
 			s.i = i
 			return nil, s.fail("invalid number")
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = digits(b, i)
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
@@ -334,12 +330,18 @@ func (s *scanner) number() ([]byte, error) {
 			s.i = i
 			return nil, s.fail("invalid number")
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
+		i = digits(b, i)
 	}
 	s.i = i
 	return b[start:i], nil
+}
+
+// digits returns the end of the run of digits that starts at b[i].
+func digits(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return i
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/httpsyntax"
 )
 
 // h1Server answers the plain port's common request itself: an HTTP/1.1
@@ -542,7 +544,7 @@ func (w *h1Response) writeHead(start []byte) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !validFieldName(k) {
+		if !httpsyntax.IsToken(k) {
 			continue // net/http drops these too
 		}
 		for _, v := range w.header[k] {

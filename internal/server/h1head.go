@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+
+	"github.com/rivulet/rivulet/internal/httpsyntax"
 )
 
 // reqHead is a request head h1Server serves itself.
@@ -61,7 +63,7 @@ func parseHead(b []byte) (h reqHead, ok bool) {
 		line, rest, _ := strings.Cut(s, "\r\n")
 		s = rest
 		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !validFieldName(line[:colon]) {
+		if colon <= 0 || !httpsyntax.IsToken(line[:colon]) {
 			return h, false // also a folded line, which starts with white space
 		}
 		value := trimOWS(line[colon+1:])
@@ -138,27 +140,6 @@ func trimOWS(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// validFieldName reports whether s is an RFC 9110 token.
-func validFieldName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // validFieldValue refuses control characters other than tab.
