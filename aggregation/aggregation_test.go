@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/hashkey"
+	"github.com/rivulet/rivulet/internal/domain/hashkey"
 )
 
 func mustHex(t testing.TB, s string) []byte {

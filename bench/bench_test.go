@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store"
 	"github.com/rivulet/rivulet/internal/store/discard"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
@@ -49,7 +49,7 @@ func startWith(b *testing.B, discarding bool) *env {
 	if discarding {
 		be = discard.Wrap(st)
 	}
-	svc := service.New(be, service.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log})
+	svc := kinesis.New(be, kinesis.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log})
 	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
 	b.Cleanup(func() { srv.Close(); svc.Close(); st.Close() })
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}

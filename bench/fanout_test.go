@@ -30,7 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/rivulet/rivulet/internal/service"
+	kds "github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
 )
@@ -44,7 +44,7 @@ func startH2C(b *testing.B) (*env, *http.Transport) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, ConsumerCreateDelay: -1, Logger: log})
+	svc := kds.New(st, kds.Config{CreateDelay: -1, DeleteDelay: -1, ConsumerCreateDelay: -1, Logger: log})
 	srv := httptest.NewUnstartedServer(wire.NewHandler(svc.Operations(), log))
 	srv.Config.Protocols = &http.Protocols{}
 	srv.Config.Protocols.SetHTTP1(true)

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/limits"
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis/limits"
+	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
 )
@@ -26,7 +26,7 @@ func startLimited(b *testing.B) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log,
+	svc := kinesis.New(st, kinesis.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log,
 		Limits: limits.New(limits.Config{})})
 	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
 	b.Cleanup(func() { srv.Close(); svc.Close(); st.Close() })
@@ -57,7 +57,7 @@ func BenchmarkLimitsPutRecords(b *testing.B) {
 	e.createStream(b, stream, 1)
 	body := putRecordsBody(stream, 100, 100)
 	wantMsg := fmt.Sprintf("Rate exceeded for shard shardId-000000000000 in stream %s under account %s.",
-		stream, service.DefaultCaller.Account)
+		stream, kinesis.DefaultCaller.Account)
 
 	var accepted, throttled, other atomic.Int64
 	var badEntry atomic.Pointer[string]

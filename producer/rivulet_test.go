@@ -22,7 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rivulet/rivulet/aggregation"
-	"github.com/rivulet/rivulet/internal/service"
+	kds "github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
@@ -65,11 +65,11 @@ type rivulet struct {
 
 // startRivulet serves a service over the shared backend. Streams become
 // ACTIVE and reshards take effect at once.
-func startRivulet(t testing.TB, cfg service.Config) *rivulet {
+func startRivulet(t testing.TB, cfg kds.Config) *rivulet {
 	t.Helper()
 	cfg.CreateDelay, cfg.DeleteDelay, cfg.ReshardDelay = -1, -1, -1
 	cfg.Logger = quiet
-	svc := service.New(backend, cfg)
+	svc := kds.New(backend, cfg)
 	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), quiet))
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	t.Cleanup(func() {

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rivulet/rivulet/internal/client"
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
 )
@@ -45,7 +45,7 @@ func TestMeasure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(st, service.Config{CreateDelay: -1, DeleteDelay: -1, ConsumerCreateDelay: -1, ConsumerDeleteDelay: -1, Logger: log})
+	svc := kinesis.New(st, kinesis.Config{CreateDelay: -1, DeleteDelay: -1, ConsumerCreateDelay: -1, ConsumerDeleteDelay: -1, Logger: log})
 	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
 	defer func() { srv.CloseClientConnections(); srv.Close(); svc.Close(); st.Close() }()
 

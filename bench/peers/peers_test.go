@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/rivulet/rivulet/internal/loadgen"
+	"github.com/rivulet/rivulet/bench/loadgen"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/loadgen"
+	"github.com/rivulet/rivulet/bench/loadgen"
 )
 
 // metric is one row of the results table: a figure taken from each run's

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/loadgen"
+	"github.com/rivulet/rivulet/bench/loadgen"
 )
 
 // Workload kinds.

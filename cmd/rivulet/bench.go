@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/client"
-	"github.com/rivulet/rivulet/internal/loadgen"
-	"github.com/rivulet/rivulet/internal/rawclient"
+	"github.com/rivulet/rivulet/bench/loadgen"
+	"github.com/rivulet/rivulet/bench/rawclient"
 )
 
 func init() {

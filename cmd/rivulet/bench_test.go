@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/rivulet/rivulet/internal/loadgen"
+	"github.com/rivulet/rivulet/bench/loadgen"
 )
 
 // benchReport is the documented JSON of `rivulet bench --output json`, as

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/config"
-	"github.com/rivulet/rivulet/internal/fault"
-	"github.com/rivulet/rivulet/internal/limits"
-	"github.com/rivulet/rivulet/internal/server"
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis/fault"
+	"github.com/rivulet/rivulet/internal/kinesis/limits"
+	"github.com/rivulet/rivulet/internal/transport"
+	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store"
 	"github.com/rivulet/rivulet/internal/store/discard"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
@@ -107,17 +107,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		st.Close()
 		return exitFailure
 	}
-	var limiter service.Limiter // a nil *Limiter must not become a non-nil interface
+	var limiter kinesis.Limiter // a nil *Limiter must not become a non-nil interface
 	if lim != nil {
 		limiter = lim
 	}
-	svc := service.New(backend, service.Config{
+	svc := kinesis.New(backend, kinesis.Config{
 		CreateDelay:         serviceDelay(cfg.CreateDelay),
 		DeleteDelay:         serviceDelay(cfg.DeleteDelay),
 		ReshardDelay:        serviceDelay(cfg.ReshardDelay),
 		ConsumerCreateDelay: serviceDelay(cfg.ConsumerCreateDelay),
 		ConsumerDeleteDelay: serviceDelay(cfg.ConsumerDeleteDelay),
-		AutoScale: service.AutoScale{
+		AutoScale: kinesis.AutoScale{
 			SplitAfter: cfg.OnDemandSplitAfter,
 			MergeAfter: cfg.OnDemandMergeAfter,
 			HotRecords: float64(cfg.OnDemandHotRecords),
@@ -147,7 +147,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		defer stopPprof()
 	}
 
-	srv, err := server.New(server.Config{
+	srv, err := transport.New(transport.Config{
 		Addr:    cfg.Addr,
 		TLSAddr: cfg.TLSAddr(),
 		TLSCert: cert,
@@ -216,7 +216,7 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serviceDelay maps a configured delay to service.Config, where zero means
+// serviceDelay maps a configured delay to kinesis.Config, where zero means
 // "the default" and a negative value means "immediately".
 func serviceDelay(d time.Duration) time.Duration {
 	if d == 0 {
@@ -229,20 +229,20 @@ func serviceDelay(d time.Duration) time.Duration {
 // once, or only in memory with --in-memory.
 func selfSignedCert(cfg *config.Config, logger *slog.Logger) (*tls.Certificate, error) {
 	if cfg.InMemory {
-		c, _, _, err := server.SelfSignedCert(time.Now())
+		c, _, _, err := transport.SelfSignedCert(time.Now())
 		if err != nil {
 			return nil, err
 		}
 		logger.Info("using a self-signed TLS certificate kept only in memory")
 		return &c, nil
 	}
-	c, created, err := server.LoadOrCreateCert(cfg.DataDir, time.Now())
+	c, created, err := transport.LoadOrCreateCert(cfg.DataDir, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		logger.Info("created a self-signed TLS certificate",
-			"cert", filepath.Join(cfg.DataDir, server.CertDir, server.CertFileName),
+			"cert", filepath.Join(cfg.DataDir, transport.CertDir, transport.CertFileName),
 			"hosts", "localhost 127.0.0.1 ::1", "expires", c.Leaf.NotAfter.Format(time.DateOnly))
 	}
 	return &c, nil
@@ -251,8 +251,8 @@ func selfSignedCert(cfg *config.Config, logger *slog.Logger) (*tls.Certificate, 
 // healthProbe names a stream nobody needs to have: reading it is a real
 // round trip to storage, and "not found" is a healthy answer.
 var healthProbe = store.StreamKey{
-	Account: service.DefaultCaller.Account,
-	Region:  service.DefaultCaller.Region,
+	Account: kinesis.DefaultCaller.Account,
+	Region:  kinesis.DefaultCaller.Region,
 	Name:    "rivulet-health-probe",
 }
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/client"
-	"github.com/rivulet/rivulet/internal/shardreader"
+	"github.com/rivulet/rivulet/internal/client/shardreader"
 )
 
 func init() {

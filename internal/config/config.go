@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/fault"
+	"github.com/rivulet/rivulet/internal/kinesis/fault"
 )
 
 // EnvPrefix starts every environment variable name.

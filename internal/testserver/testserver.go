@@ -10,7 +10,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"github.com/rivulet/rivulet/internal/wire"
 )
@@ -18,7 +18,7 @@ import (
 // Start runs a server until tb ends and returns its URL. Stream, reshard
 // and consumer transitions are immediate unless cfg sets them; logs are
 // discarded unless cfg has a Logger.
-func Start(tb testing.TB, cfg service.Config) string {
+func Start(tb testing.TB, cfg kinesis.Config) string {
 	tb.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -28,7 +28,7 @@ func Start(tb testing.TB, cfg service.Config) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc := service.New(st, cfg)
+	svc := kinesis.New(st, cfg)
 	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), cfg.Logger))
 	tb.Cleanup(func() {
 		srv.Close()
@@ -38,9 +38,9 @@ func Start(tb testing.TB, cfg service.Config) string {
 	return srv.URL
 }
 
-// immediate turns unset delays into "no delay" (service.Config reads zero
+// immediate turns unset delays into "no delay" (kinesis.Config reads zero
 // as its default).
-func immediate(cfg *service.Config) {
+func immediate(cfg *kinesis.Config) {
 	for _, d := range []*int64{
 		(*int64)(&cfg.CreateDelay), (*int64)(&cfg.DeleteDelay), (*int64)(&cfg.ReshardDelay),
 		(*int64)(&cfg.ConsumerCreateDelay), (*int64)(&cfg.ConsumerDeleteDelay),

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
 // authenticate checks that the request carries a complete SigV4 signature,
@@ -12,7 +12,7 @@ import (
 // named by its credential scope. Signatures are not verified: the emulator
 // trusts whoever calls it, but clients that sign badly are told so as AWS
 // would tell them.
-func authenticate(r *http.Request) (service.Caller, *apiError) {
+func authenticate(r *http.Request) (kinesis.Caller, *apiError) {
 	authz := r.Header.Get("Authorization")
 	var query map[string][]string
 	if r.URL.RawQuery != "" {
@@ -22,10 +22,10 @@ func authenticate(r *http.Request) (service.Caller, *apiError) {
 
 	switch {
 	case authz != "" && queryAuth:
-		return service.Caller{}, messageError("InvalidSignatureException",
+		return kinesis.Caller{}, messageError("InvalidSignatureException",
 			"Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
 	case authz == "" && !queryAuth:
-		return service.Caller{}, messageError("MissingAuthenticationTokenException", "Missing Authentication Token")
+		return kinesis.Caller{}, messageError("MissingAuthenticationTokenException", "Missing Authentication Token")
 	}
 
 	var msg strings.Builder
@@ -58,7 +58,7 @@ func authenticate(r *http.Request) (service.Caller, *apiError) {
 		credential = first(query["X-Amz-Credential"])
 	}
 	if msg.Len() > 0 {
-		return service.Caller{}, messageError("IncompleteSignatureException", msg.String())
+		return kinesis.Caller{}, messageError("IncompleteSignatureException", msg.String())
 	}
 	return callerFromCredential(credential), nil
 }
@@ -112,8 +112,8 @@ func authParams(authz string) authFields {
 
 // callerFromCredential reads "AKID/DATE/REGION/SERVICE/aws4_request". A
 // 12-digit access key id is taken as the account, as kinesis-mock does.
-func callerFromCredential(cred string) service.Caller {
-	c := service.DefaultCaller
+func callerFromCredential(cred string) kinesis.Caller {
+	c := kinesis.DefaultCaller
 	parts := strings.Split(cred, "/")
 	if isAccountID(parts[0]) {
 		c.Account = parts[0]

@@ -18,7 +18,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/rivulet/rivulet/api"
-	"github.com/rivulet/rivulet/internal/service"
+	kds "github.com/rivulet/rivulet/internal/kinesis"
 )
 
 func sdkClient(t *testing.T, srv *httptest.Server, akid string) *kinesis.Client {
@@ -51,7 +51,7 @@ func TestSDK(t *testing.T) {
 		!d.StreamCreationTimestamp.Equal(created) || d.StreamModeDetails.StreamMode != types.StreamModeProvisioned {
 		t.Fatalf("summary %+v (created %v)", d, d.StreamCreationTimestamp)
 	}
-	if _, caller := rec.last(); caller != (service.Caller{Account: "123456789012", Region: "eu-west-2"}) {
+	if _, caller := rec.last(); caller != (kds.Caller{Account: "123456789012", Region: "eu-west-2"}) {
 		t.Fatalf("caller %+v", caller)
 	}
 
@@ -116,14 +116,14 @@ func TestSDK(t *testing.T) {
 	if _, err := c2.ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, caller := rec.last(); caller != (service.Caller{Account: "000000000000", Region: "eu-west-2"}) {
+	if _, caller := rec.last(); caller != (kds.Caller{Account: "000000000000", Region: "eu-west-2"}) {
 		t.Fatalf("caller %+v", caller)
 	}
 }
 
 // TestSDKSerializationError checks the SDK reads the capital-M Message.
 func TestSDKSerializationError(t *testing.T) {
-	ops := map[string]service.Operation{"ListStreams": service.Op("ListStreams",
+	ops := map[string]kds.Operation{"ListStreams": kds.Op("ListStreams",
 		func(context.Context, *api.ListStreamsInput) (*api.ListStreamsOutput, error) {
 			return nil, serializationError("class java.lang.Boolean can not be converted to an String")
 		})}

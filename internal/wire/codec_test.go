@@ -15,7 +15,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/rivulet/rivulet/api"
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
 func TestJSONRoundTrip(t *testing.T) {
@@ -184,20 +184,20 @@ func TestCaller(t *testing.T) {
 	h, rec, _ := testHandler(t)
 	tests := []struct {
 		authz, query string
-		want         service.Caller
+		want         kinesis.Caller
 	}{
 		{"AWS4-HMAC-SHA256 Credential=123456789012/20240101/eu-west-2/kinesis/aws4_request, SignedHeaders=host, Signature=x",
-			"", service.Caller{Account: "123456789012", Region: "eu-west-2"}},
+			"", kinesis.Caller{Account: "123456789012", Region: "eu-west-2"}},
 		{"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/ap-south-1/kinesis/aws4_request, SignedHeaders=host, Signature=x",
-			"", service.Caller{Account: "000000000000", Region: "ap-south-1"}},
+			"", kinesis.Caller{Account: "000000000000", Region: "ap-south-1"}},
 		{"AWS4-HMAC-SHA256 Credential=1234567890123/20240101/us-west-1/kinesis/aws4_request, SignedHeaders=host, Signature=x",
-			"", service.Caller{Account: "000000000000", Region: "us-west-1"}},
+			"", kinesis.Caller{Account: "000000000000", Region: "us-west-1"}},
 		{"AWS4-HMAC-SHA256 Credential=123456789012, SignedHeaders=host, Signature=x",
-			"", service.Caller{Account: "123456789012", Region: "us-east-1"}},
+			"", kinesis.Caller{Account: "123456789012", Region: "us-east-1"}},
 		{"AWS4-HMAC-SHA256 Credential=123456789012/20240101/Bad:Region/kinesis/aws4_request, SignedHeaders=host, Signature=x",
-			"", service.Caller{Account: "123456789012", Region: "us-east-1"}},
+			"", kinesis.Caller{Account: "123456789012", Region: "us-east-1"}},
 		{"", "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=210987654321%2F20240101%2Fsa-east-1%2Fkinesis%2Faws4_request&X-Amz-Signature=x&X-Amz-SignedHeaders=host&X-Amz-Date=20240101T000000Z",
-			service.Caller{Account: "210987654321", Region: "sa-east-1"}},
+			kinesis.Caller{Account: "210987654321", Region: "sa-east-1"}},
 	}
 	for _, tc := range tests {
 		hdr := signed(listStreams, ContentTypeJSON)
@@ -257,9 +257,9 @@ func TestErrorTable(t *testing.T) {
 
 	// Each kind through the table, in CBOR too.
 	for _, e := range errorTable {
-		ops := map[string]service.Operation{"ListStreams": service.Op("ListStreams",
+		ops := map[string]kinesis.Operation{"ListStreams": kinesis.Op("ListStreams",
 			func(_ context.Context, _ *api.ListStreamsInput) (*api.ListStreamsOutput, error) {
-				return nil, service.Errorf(e.kind, "m %s", e.typ)
+				return nil, kinesis.Errorf(e.kind, "m %s", e.typ)
 			})}
 		hh := New(ops, Options{Logger: slog.New(slog.DiscardHandler)})
 		r := callCBOR(t, hh, "ListStreams", map[string]any{})

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
 // apiError is an error as the client sees it.
@@ -33,16 +33,16 @@ var errorTable = []struct {
 	typ    string
 	status int
 }{
-	{service.ErrResourceNotFound, "ResourceNotFoundException", http.StatusBadRequest},
-	{service.ErrResourceInUse, "ResourceInUseException", http.StatusBadRequest},
-	{service.ErrInvalidArgument, "InvalidArgumentException", http.StatusBadRequest},
-	{service.ErrLimitExceeded, "LimitExceededException", http.StatusBadRequest},
-	{service.ErrExpiredIterator, "ExpiredIteratorException", http.StatusBadRequest},
-	{service.ErrExpiredNextToken, "ExpiredNextTokenException", http.StatusBadRequest},
-	{service.ErrProvisionedThroughputExceeded, "ProvisionedThroughputExceededException", http.StatusBadRequest},
-	{service.ErrValidation, "ValidationException", http.StatusBadRequest},
-	{service.ErrAccessDenied, "AccessDeniedException", http.StatusBadRequest},
-	{service.ErrInternal, "InternalFailure", http.StatusInternalServerError},
+	{kinesis.ErrResourceNotFound, "ResourceNotFoundException", http.StatusBadRequest},
+	{kinesis.ErrResourceInUse, "ResourceInUseException", http.StatusBadRequest},
+	{kinesis.ErrInvalidArgument, "InvalidArgumentException", http.StatusBadRequest},
+	{kinesis.ErrLimitExceeded, "LimitExceededException", http.StatusBadRequest},
+	{kinesis.ErrExpiredIterator, "ExpiredIteratorException", http.StatusBadRequest},
+	{kinesis.ErrExpiredNextToken, "ExpiredNextTokenException", http.StatusBadRequest},
+	{kinesis.ErrProvisionedThroughputExceeded, "ProvisionedThroughputExceededException", http.StatusBadRequest},
+	{kinesis.ErrValidation, "ValidationException", http.StatusBadRequest},
+	{kinesis.ErrAccessDenied, "AccessDeniedException", http.StatusBadRequest},
+	{kinesis.ErrInternal, "InternalFailure", http.StatusInternalServerError},
 }
 
 // internalFailureMessage is AWS's wording for InternalFailure; the real cause
@@ -81,7 +81,7 @@ func (h *Handler) toAPIError(x *exchange, err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var se *service.Error
+	var se *kinesis.Error
 	msg := ""
 	if errors.As(err, &se) {
 		msg = se.Message

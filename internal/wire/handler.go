@@ -1,5 +1,5 @@
 // Package wire is the HTTP transport of the Kinesis API. It turns AWS JSON 1.1
-// and CBOR 1.1 requests into service.Operation calls and renders results and
+// and CBOR 1.1 requests into kinesis.Operation calls and renders results and
 // errors the way AWS does, including AWS's answers to malformed requests
 // (checked against kinesalite, which mirrors real AWS).
 package wire
@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
 // Target prefix and content types of the Kinesis API.
@@ -57,19 +57,19 @@ type Responder interface {
 
 // Handler serves the Kinesis API on POST /.
 type Handler struct {
-	ops     map[string]service.Operation
+	ops     map[string]kinesis.Operation
 	log     *slog.Logger
 	maxBody int64
 }
 
 // NewHandler returns the adapter for ops, keyed by operation name
 // ("PutRecord", ...), with default options.
-func NewHandler(ops map[string]service.Operation, logger *slog.Logger) http.Handler {
+func NewHandler(ops map[string]kinesis.Operation, logger *slog.Logger) http.Handler {
 	return New(ops, Options{Logger: logger})
 }
 
 // New returns the adapter for ops with the given options.
-func New(ops map[string]service.Operation, o Options) *Handler {
+func New(ops map[string]kinesis.Operation, o Options) *Handler {
 	h := &Handler{ops: ops, log: o.Logger, maxBody: o.MaxBodyBytes}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -206,7 +206,7 @@ func (h *Handler) serve(x *exchange) {
 		h.writeError(x, h.toAPIError(x, err))
 		return
 	}
-	ctx := service.WithCaller(r.Context(), caller)
+	ctx := kinesis.WithCaller(r.Context(), caller)
 	out, err := op.Call(ctx, in)
 	if err != nil {
 		h.writeError(x, h.toAPIError(x, err))

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rivulet/rivulet/api"
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,16 +25,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type recorder struct {
 	mu     sync.Mutex
 	input  any
-	caller service.Caller
+	caller kinesis.Caller
 }
 
 func (r *recorder) saw(ctx context.Context, in any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.input, r.caller = in, service.CallerFrom(ctx)
+	r.input, r.caller = in, kinesis.CallerFrom(ctx)
 }
 
-func (r *recorder) last() (any, service.Caller) {
+func (r *recorder) last() (any, kinesis.Caller) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.input, r.caller
@@ -48,41 +48,41 @@ var (
 
 // failures are what DeleteStream returns, by stream name.
 var failures = map[string]error{
-	"missing":  service.Errorf(service.ErrResourceNotFound, "Stream missing under account 123456789012 not found."),
-	"wrapped":  errors.Join(errors.New("lookup"), service.Errorf(service.ErrResourceInUse, "Stream wrapped is busy.")),
-	"internal": service.Errorf(service.ErrInternal, "store unavailable"),
+	"missing":  kinesis.Errorf(kinesis.ErrResourceNotFound, "Stream missing under account 123456789012 not found."),
+	"wrapped":  errors.Join(errors.New("lookup"), kinesis.Errorf(kinesis.ErrResourceInUse, "Stream wrapped is busy.")),
+	"internal": kinesis.Errorf(kinesis.ErrInternal, "store unavailable"),
 	"boom":     errors.New("secret database detail"),
-	"bare":     service.ErrLimitExceeded,
+	"bare":     kinesis.ErrLimitExceeded,
 }
 
 // fakeOps is a small service with no storage.
-func fakeOps(rec *recorder) map[string]service.Operation {
-	ops := []service.Operation{
-		service.Op("PutRecord", func(ctx context.Context, in *api.PutRecordInput) (*api.PutRecordOutput, error) {
+func fakeOps(rec *recorder) map[string]kinesis.Operation {
+	ops := []kinesis.Operation{
+		kinesis.Op("PutRecord", func(ctx context.Context, in *api.PutRecordInput) (*api.PutRecordOutput, error) {
 			rec.saw(ctx, in)
 			return &api.PutRecordOutput{ShardId: "shardId-000000000000", SequenceNumber: "49590338271490256608559692538361571095921575989136588898"}, nil
 		}),
-		service.Op("PutRecords", func(ctx context.Context, in *api.PutRecordsInput) (*api.PutRecordsOutput, error) {
+		kinesis.Op("PutRecords", func(ctx context.Context, in *api.PutRecordsInput) (*api.PutRecordsOutput, error) {
 			rec.saw(ctx, in)
 			return &api.PutRecordsOutput{Records: []api.PutRecordsResultEntry{}}, nil
 		}),
-		service.Op("CreateStream", func(ctx context.Context, in *api.CreateStreamInput) (*api.CreateStreamOutput, error) {
+		kinesis.Op("CreateStream", func(ctx context.Context, in *api.CreateStreamInput) (*api.CreateStreamOutput, error) {
 			rec.saw(ctx, in)
 			return &api.CreateStreamOutput{}, nil
 		}),
-		service.Op("ListStreams", func(ctx context.Context, in *api.ListStreamsInput) (*api.ListStreamsOutput, error) {
+		kinesis.Op("ListStreams", func(ctx context.Context, in *api.ListStreamsInput) (*api.ListStreamsOutput, error) {
 			rec.saw(ctx, in)
 			return nil, nil // an empty output
 		}),
-		service.Op("ListShards", func(ctx context.Context, in *api.ListShardsInput) (*api.ListShardsOutput, error) {
+		kinesis.Op("ListShards", func(ctx context.Context, in *api.ListShardsInput) (*api.ListShardsOutput, error) {
 			rec.saw(ctx, in)
 			return &api.ListShardsOutput{}, nil
 		}),
-		service.Op("GetShardIterator", func(ctx context.Context, in *api.GetShardIteratorInput) (*api.GetShardIteratorOutput, error) {
+		kinesis.Op("GetShardIterator", func(ctx context.Context, in *api.GetShardIteratorInput) (*api.GetShardIteratorOutput, error) {
 			rec.saw(ctx, in)
 			return &api.GetShardIteratorOutput{ShardIterator: "AAAA"}, nil
 		}),
-		service.Op("DeleteStream", func(ctx context.Context, in *api.DeleteStreamInput) (*api.DeleteStreamOutput, error) {
+		kinesis.Op("DeleteStream", func(ctx context.Context, in *api.DeleteStreamInput) (*api.DeleteStreamOutput, error) {
 			rec.saw(ctx, in)
 			if in.StreamName != nil && *in.StreamName == "panic" {
 				panic("fake operation panicked")
@@ -94,7 +94,7 @@ func fakeOps(rec *recorder) map[string]service.Operation {
 			}
 			return &api.DeleteStreamOutput{}, nil
 		}),
-		service.Op("DescribeStreamSummary", func(ctx context.Context, in *api.DescribeStreamSummaryInput) (*api.DescribeStreamSummaryOutput, error) {
+		kinesis.Op("DescribeStreamSummary", func(ctx context.Context, in *api.DescribeStreamSummaryInput) (*api.DescribeStreamSummaryOutput, error) {
 			rec.saw(ctx, in)
 			ts := created
 			if in.StreamName != nil && *in.StreamName == "whole" {
@@ -112,7 +112,7 @@ func fakeOps(rec *recorder) map[string]service.Operation {
 				OpenShardCount:          2,
 			}}, nil
 		}),
-		service.Op("GetRecords", func(ctx context.Context, in *api.GetRecordsInput) (*api.GetRecordsOutput, error) {
+		kinesis.Op("GetRecords", func(ctx context.Context, in *api.GetRecordsInput) (*api.GetRecordsOutput, error) {
 			rec.saw(ctx, in)
 			return &api.GetRecordsOutput{
 				Records: []api.Record{{
@@ -126,7 +126,7 @@ func fakeOps(rec *recorder) map[string]service.Operation {
 			}, nil
 		}),
 	}
-	m := make(map[string]service.Operation, len(ops))
+	m := make(map[string]kinesis.Operation, len(ops))
 	for _, op := range ops {
 		m[op.Name] = op
 	}

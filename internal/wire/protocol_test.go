@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/rivulet/rivulet/api"
-	"github.com/rivulet/rivulet/internal/service"
+	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -241,11 +241,11 @@ type streamOutput struct{}
 func (streamOutput) Respond(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte("events for " + service.CallerFrom(r.Context()).Region))
+	_, _ = w.Write([]byte("events for " + kinesis.CallerFrom(r.Context()).Region))
 }
 
 func TestResponder(t *testing.T) {
-	ops := map[string]service.Operation{"SubscribeToShard": service.Op("SubscribeToShard",
+	ops := map[string]kinesis.Operation{"SubscribeToShard": kinesis.Op("SubscribeToShard",
 		func(context.Context, *api.ListStreamsInput) (*streamOutput, error) { return &streamOutput{}, nil })}
 	h := New(ops, Options{})
 	r := serve(t, h, "POST", "/", signed(TargetPrefix+".SubscribeToShard", ContentTypeJSON), []byte("{}"))

@@ -16,17 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/rivulet/rivulet/api"
-	"github.com/rivulet/rivulet/internal/service"
+	kds "github.com/rivulet/rivulet/internal/kinesis"
 )
 
 // hotOps answers GetRecords, PutRecords and PutRecord with fixed outputs.
-func hotOps(get *api.GetRecordsOutput, puts *api.PutRecordsOutput, put *api.PutRecordOutput) map[string]service.Operation {
-	ops := []service.Operation{
-		service.Op("GetRecords", func(context.Context, *api.GetRecordsInput) (*api.GetRecordsOutput, error) { return get, nil }),
-		service.Op("PutRecords", func(context.Context, *api.PutRecordsInput) (*api.PutRecordsOutput, error) { return puts, nil }),
-		service.Op("PutRecord", func(context.Context, *api.PutRecordInput) (*api.PutRecordOutput, error) { return put, nil }),
+func hotOps(get *api.GetRecordsOutput, puts *api.PutRecordsOutput, put *api.PutRecordOutput) map[string]kds.Operation {
+	ops := []kds.Operation{
+		kds.Op("GetRecords", func(context.Context, *api.GetRecordsInput) (*api.GetRecordsOutput, error) { return get, nil }),
+		kds.Op("PutRecords", func(context.Context, *api.PutRecordsInput) (*api.PutRecordsOutput, error) { return puts, nil }),
+		kds.Op("PutRecord", func(context.Context, *api.PutRecordInput) (*api.PutRecordOutput, error) { return put, nil }),
 	}
-	m := map[string]service.Operation{}
+	m := map[string]kds.Operation{}
 	for _, op := range ops {
 		m[op.Name] = op
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/rivulet/rivulet/internal/batch"
+	"github.com/rivulet/rivulet/internal/store/batch"
 	"github.com/rivulet/rivulet/internal/store"
 )
 

@@ -1,6 +1,6 @@
 // Package natsstore is the store.Backend on NATS JetStream: stream metadata
 // in one KV bucket, and one JetStream stream per shard whose messages each
-// pack several records (internal/batch). By default it runs nats-server
+// pack several records (internal/store/batch). By default it runs nats-server
 // in-process with no network listener; with Config.URL it uses an external
 // NATS system instead. docs/format/batch.md describes the layout.
 package natsstore

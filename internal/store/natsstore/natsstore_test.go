@@ -17,7 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/rivulet/rivulet/internal/batch"
+	"github.com/rivulet/rivulet/internal/store/batch"
 	"github.com/rivulet/rivulet/internal/store"
 	"github.com/rivulet/rivulet/internal/store/storetest"
 )

@@ -1,0 +1,35 @@
+package kinesis
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error kinds. The wire adapter maps each kind to an AWS error type and
+// status in one table; the message travels in *Error.
+var (
+	ErrResourceNotFound              = errors.New("ResourceNotFoundException")
+	ErrResourceInUse                 = errors.New("ResourceInUseException")
+	ErrInvalidArgument               = errors.New("InvalidArgumentException")
+	ErrLimitExceeded                 = errors.New("LimitExceededException")
+	ErrExpiredIterator               = errors.New("ExpiredIteratorException")
+	ErrExpiredNextToken              = errors.New("ExpiredNextTokenException")
+	ErrProvisionedThroughputExceeded = errors.New("ProvisionedThroughputExceededException")
+	ErrValidation                    = errors.New("ValidationException")
+	ErrAccessDenied                  = errors.New("AccessDeniedException")
+	ErrInternal                      = errors.New("InternalFailure")
+)
+
+// Error is a domain error: a kind plus AWS's message for it.
+type Error struct {
+	Kind    error
+	Message string
+}
+
+func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Message }
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Errorf builds a domain error of the given kind.
+func Errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,51 @@
+package kinesis
+
+import "context"
+
+// Operation is one Kinesis action as the wire adapter sees it: it makes an
+// empty input to decode into, then calls the typed handler.
+type Operation struct {
+	Name     string
+	NewInput func() any
+	Call     func(ctx context.Context, in any) (any, error)
+}
+
+// Op adapts a typed handler func(ctx, *In) (*Out, error) to an Operation.
+func Op[I, O any](name string, f func(context.Context, *I) (*O, error)) Operation {
+	return Operation{
+		Name:     name,
+		NewInput: func() any { return new(I) },
+		Call: func(ctx context.Context, in any) (any, error) {
+			out, err := f(ctx, in.(*I))
+			if err != nil {
+				return nil, err
+			}
+			return out, nil
+		},
+	}
+}
+
+// Caller is who a request acts for: the account and region namespace that
+// streams live in.
+type Caller struct {
+	Account string
+	Region  string
+}
+
+// DefaultCaller is used when a request carries no credential scope.
+var DefaultCaller = Caller{Account: "000000000000", Region: "us-east-1"}
+
+type callerKey struct{}
+
+// WithCaller attaches the caller to ctx.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller in ctx, or DefaultCaller.
+func CallerFrom(ctx context.Context) Caller {
+	if c, ok := ctx.Value(callerKey{}).(Caller); ok {
+		return c
+	}
+	return DefaultCaller
+}

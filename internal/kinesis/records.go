@@ -1,0 +1,486 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rivulet/rivulet/api"
+	"github.com/rivulet/rivulet/internal/domain/hashkey"
+	"github.com/rivulet/rivulet/internal/domain/iterator"
+	"github.com/rivulet/rivulet/internal/domain/seqnum"
+	"github.com/rivulet/rivulet/internal/store"
+)
+
+// writable loads a stream that accepts records, from the store's cache
+// unless fresh is set. AWS answers writes to a stream that is not ACTIVE or
+// UPDATING as if it did not exist.
+func (s *Service) writable(ctx context.Context, k store.StreamKey, fresh bool) (*store.Stream, error) {
+	var st *store.Stream
+	var err error
+	if fresh {
+		st, _, err = s.load(ctx, k)
+	} else {
+		st, err = s.loadCached(ctx, k)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Status != api.StatusActive && st.Status != api.StatusUpdating {
+		return nil, notFound(k)
+	}
+	return st, nil
+}
+
+// router finds the open shard whose hash range holds a key. Parsing the
+// ranges once per request, not once per record, matters for PutRecords.
+type router []routeEntry
+
+type routeEntry struct {
+	r  hashkey.Range
+	sh *store.Shard
+}
+
+func newRouter(st *store.Stream) router {
+	rt := make(router, 0, len(st.Shards))
+	for i := range st.Shards {
+		sh := &st.Shards[i]
+		if sh.Closed == nil {
+			rt = append(rt, routeEntry{hashkey.Range{Start: hashkey.MustParse(sh.StartHash), End: hashkey.MustParse(sh.EndHash)}, sh})
+		}
+	}
+	return rt
+}
+
+func (rt router) route(h hashkey.Key) *store.Shard {
+	for _, e := range rt {
+		if e.r.Contains(h) {
+			return e.sh
+		}
+	}
+	return nil
+}
+
+func hashOf(pk string, explicit *string) (hashkey.Key, error) {
+	if explicit == nil {
+		return hashkey.FromPartitionKey(pk), nil
+	}
+	h, err := hashkey.Parse(*explicit)
+	if err != nil {
+		return h, Errorf(ErrInvalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
+	}
+	return h, nil
+}
+
+func blobText(n int) string {
+	return fmt.Sprintf("java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]", n, n)
+}
+
+func (s *Service) checkRecordSize(st *store.Stream, path string, data []byte, pk string) error {
+	limit := st.MaxRecordSizeKiB * 1024
+	if len(data)+len(pk) <= limit {
+		return nil
+	}
+	return Errorf(ErrValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d",
+		blobText(len(data)), path, limit-len(pk))
+}
+
+func (s *Service) seqFor(st *store.Stream, shard int, p store.Position) string {
+	return seqnum.Format(seqnum.Parts{Shard: shard, Seq: p.Seq, Sub: p.Sub, Epoch: seqnum.EpochOf(st.Created.UnixMilli())})
+}
+
+// PutRecord stores one record.
+func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.PutRecordOutput, error) {
+	if err := validatePutRecord(in); err != nil {
+		return nil, err
+	}
+	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.writable(ctx, k, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRecordSize(st, "data", in.Data, *in.PartitionKey); err != nil {
+		return nil, err
+	}
+	h, err := hashOf(*in.PartitionKey, in.ExplicitHashKey)
+	if err != nil {
+		return nil, err
+	}
+	if o := in.SequenceNumberForOrdering; o != nil && *o != "0" {
+		if _, err := seqnum.Parse(*o); err != nil {
+			return nil, Errorf(ErrInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *o, k.Name, k.Account)
+		}
+	}
+	size := len(in.Data) + len(*in.PartitionKey)
+	for attempt := 0; ; attempt++ {
+		sh := newRouter(st).route(h)
+		if sh == nil {
+			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+		}
+		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, size) {
+			return nil, throttled(k, sh.Index)
+		}
+		pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index},
+			[]store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}})
+		if errors.Is(err, store.ErrNotFound) && attempt < maxRouteAttempts {
+			// The shard closed under us, or its log is not there yet:
+			// re-read the shard map (which finishes a pending reshard).
+			if st, err = s.rerouteWait(ctx, k, attempt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound(k)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if st.Mode == api.ModeOnDemand {
+			s.scaler.record(k, sh.Index, 1, size)
+		}
+		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0])}, nil
+	}
+}
+
+// maxRouteAttempts bounds how often a write re-reads the shard map after
+// finding its shard closed.
+const maxRouteAttempts = 10
+
+func (s *Service) rerouteWait(ctx context.Context, k store.StreamKey, attempt int) (*store.Stream, error) {
+	if attempt > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+	return s.writable(ctx, k, true)
+}
+
+func throttled(k store.StreamKey, shard int) error {
+	return Errorf(ErrProvisionedThroughputExceeded, "%s", throttleMessage(k, shard))
+}
+
+func throttleMessage(k store.StreamKey, shard int) string {
+	return fmt.Sprintf("Rate exceeded for shard %s in stream %s under account %s.", ShardID(shard), k.Name, k.Account)
+}
+
+// PutRecords stores up to 500 records. Records bound for one shard go to
+// storage in one append, and shards are written in parallel; a shard whose
+// append fails fails only its own entries.
+func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api.PutRecordsOutput, error) {
+	if err := validatePutRecords(in); err != nil {
+		return nil, err
+	}
+	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.writable(ctx, k, false)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	limit := st.MaxRecordSizeKiB * 1024
+	for i, r := range in.Records {
+		n := len(r.Data) + len(*r.PartitionKey)
+		if n > limit { // the path is built only for the message
+			return nil, s.checkRecordSize(st, fmt.Sprintf("records.%d.member.data", i+1), r.Data, *r.PartitionKey)
+		}
+		total += n
+	}
+	if total > maxPutRecordsBytes {
+		return nil, Errorf(ErrInvalidArgument, "Records size exceeds %d bytes limit", maxPutRecordsBytes)
+	}
+	hashes := make([]hashkey.Key, len(in.Records))
+	for i, r := range in.Records {
+		if hashes[i], err = hashOf(*r.PartitionKey, r.ExplicitHashKey); err != nil {
+			return nil, err
+		}
+	}
+	out := &api.PutRecordsOutput{Records: make([]api.PutRecordsResultEntry, len(in.Records))}
+	fail := func(i int, code, msg string) {
+		out.Records[i].ErrorCode, out.Records[i].ErrorMessage = ptr(code), ptr(msg)
+		out.FailedRecordCount++
+	}
+	todo := make([]int, len(in.Records))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt > 0 {
+			if st, err = s.rerouteWait(ctx, k, attempt-1); err != nil {
+				return nil, err
+			}
+		}
+		retry, missing := s.putGroups(ctx, st, k, in.Records, hashes, todo, out, fail, attempt < maxRouteAttempts)
+		if missing && int(out.FailedRecordCount) == len(in.Records) {
+			return nil, notFound(k)
+		}
+		todo = retry
+	}
+	return out, nil
+}
+
+// putGroups appends the entries in todo, grouped by shard, one goroutine
+// per shard. Entries whose shard turned out closed are returned for
+// another try when retry is set.
+func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.StreamKey, recs []api.PutRecordsRequestEntry,
+	hashes []hashkey.Key, todo []int, out *api.PutRecordsOutput, fail func(int, string, string), retry bool) (again []int, missing bool) {
+	type group struct {
+		shard   int
+		idx     []int
+		entries []store.Entry
+	}
+	groups := map[int]*group{}
+	var order []*group
+	rt := newRouter(st)
+	for _, i := range todo {
+		r := recs[i]
+		sh := rt.route(hashes[i])
+		if sh == nil {
+			fail(i, "InternalFailure", "Internal Service Failure")
+			continue
+		}
+		if s.cfg.Faults != nil {
+			if code, msg := s.cfg.Faults.Entry(k, sh.Index); code != "" {
+				fail(i, code, msg)
+				continue
+			}
+		}
+		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, len(r.Data)+len(*r.PartitionKey)) {
+			fail(i, "ProvisionedThroughputExceededException", throttleMessage(k, sh.Index))
+			continue
+		}
+		g := groups[sh.Index]
+		if g == nil {
+			g = &group{shard: sh.Index}
+			groups[sh.Index] = g
+			order = append(order, g)
+		}
+		g.idx = append(g.idx, i)
+		g.entries = append(g.entries, store.Entry{PartitionKey: *r.PartitionKey, Data: r.Data})
+	}
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	for _, g := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: g.shard}, g.entries)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, store.ErrNotFound) && retry {
+				again = append(again, g.idx...)
+				return
+			}
+			if err != nil {
+				missing = missing || errors.Is(err, store.ErrNotFound)
+				s.log.Warn("append failed", "stream", k.Name, "shard", g.shard, "err", err)
+				for _, i := range g.idx {
+					fail(i, "InternalFailure", "Internal Service Failure")
+				}
+				return
+			}
+			bytes := 0
+			for j, i := range g.idx {
+				out.Records[i].ShardId, out.Records[i].SequenceNumber = ptr(ShardID(g.shard)), ptr(s.seqFor(st, g.shard, pos[j]))
+				bytes += len(g.entries[j].Data) + len(g.entries[j].PartitionKey)
+			}
+			if st.Mode == api.ModeOnDemand {
+				s.scaler.record(k, g.shard, len(g.idx), bytes)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(again) // keep request order within a shard on the next try
+	return again, missing
+}
+
+func shardMissing(k store.StreamKey, shardID string) error {
+	return Errorf(ErrResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, k.Name, k.Account)
+}
+
+// GetShardIterator returns a signed read position in one shard.
+func (s *Service) GetShardIterator(ctx context.Context, in *api.GetShardIteratorInput) (*api.GetShardIteratorOutput, error) {
+	if err := validateGetShardIterator(in); err != nil {
+		return nil, err
+	}
+	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
+	if err != nil {
+		return nil, err
+	}
+	idx, ok := parseShardID(*in.ShardId)
+	if !ok {
+		return nil, Errorf(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", *in.ShardId, k.Name, k.Account)
+	}
+	shardID := ShardID(idx)
+	st, _, err := s.load(ctx, k)
+	if err != nil {
+		return nil, shardMissing(k, shardID)
+	}
+	if st.Status != api.StatusActive && st.Status != api.StatusUpdating {
+		return nil, notFound(k)
+	}
+	sh := findShard(st, idx)
+	if sh == nil {
+		return nil, shardMissing(k, shardID)
+	}
+	ref := store.ShardRef{StreamID: st.ID, Shard: idx}
+	typ := *in.ShardIteratorType
+	it := iterator.Iterator{Issued: s.now(), StreamID: st.ID, Account: k.Account, Region: k.Region, Stream: k.Name, Shard: idx}
+	withSeq := typ == api.AtSequenceNumber || typ == api.AfterSequenceNumber
+	if in.StartingSequenceNumber != nil && !withSeq {
+		return nil, Errorf(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", typ)
+	}
+	switch typ {
+	case api.AtSequenceNumber, api.AfterSequenceNumber:
+		if in.StartingSequenceNumber == nil {
+			return nil, Errorf(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", typ)
+		}
+		seq := *in.StartingSequenceNumber
+		p, err := seqnum.Parse(seq)
+		if err != nil {
+			return nil, Errorf(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", seq, shardID, k.Name, k.Account)
+		}
+		if p.Shard != idx {
+			return nil, Errorf(ErrInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", ShardID(p.Shard), shardID)
+		}
+		if p.Epoch != seqnum.EpochOf(st.Created.UnixMilli()) {
+			return nil, Errorf(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", seq, shardID, k.Name, k.Account)
+		}
+		it.Seq, it.Sub = p.Seq, p.Sub
+		if typ == api.AfterSequenceNumber {
+			it.Sub++ // past the end of a message, the reader moves to the next
+		}
+	case api.TrimHorizon:
+		// Seq 0 reads from the oldest message the log still holds.
+	case api.Latest:
+		tip, err := s.be.Tip(ctx, ref)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		it.Seq = tip.LastSeq + 1
+	case api.AtTimestamp:
+		if in.Timestamp == nil {
+			return nil, Errorf(ErrInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		ts := in.Timestamp.Time
+		if ts.After(s.now()) {
+			return nil, Errorf(ErrInvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ts.UnixMilli(), s.now().UnixMilli())
+		}
+		seq, err := s.be.SeekTime(ctx, ref, ts)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		it.Seq, it.NotBefore = seq, ts
+	}
+	key, err := s.secretKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &api.GetShardIteratorOutput{ShardIterator: iterator.Encode(key, it)}, nil
+}
+
+func (s *Service) readErr(err error, k store.StreamKey, shardID string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return shardMissing(k, shardID)
+	}
+	return err
+}
+
+// awsDate formats times as Java's Date.toString does in UTC, which is how
+// AWS prints them in ExpiredIteratorException.
+func awsDate(t time.Time) string { return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006") }
+
+// readBatch is how many stored messages one storage read asks for.
+const readBatch = 256
+
+// readChunk bounds the bytes of one storage read. A 10 MiB GetRecords in
+// one read had the whole batch in flight at once in NATS's buffers and
+// again in the client's; smaller reads keep peak memory down at the cost
+// of a few more round trips.
+const readChunk = 2 << 20
+
+// GetRecords reads from an iterator's position.
+func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api.GetRecordsOutput, error) {
+	if err := validateGetRecords(in); err != nil {
+		return nil, err
+	}
+	key, err := s.secretKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	it, err := iterator.Decode(key, *in.ShardIterator)
+	if err != nil {
+		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	now := s.now()
+	if it.Expired(now) {
+		return nil, Errorf(ErrExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+			awsDate(it.Issued), awsDate(now), iterator.TTL.Milliseconds())
+	}
+	k := store.StreamKey{Account: it.Account, Region: it.Region, Name: it.Stream}
+	shardID := ShardID(it.Shard)
+	if in.StreamARN != nil && *in.StreamARN != StreamARN(k) {
+		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	st, err := s.loadCached(ctx, k)
+	if err == nil && (st.ID != it.StreamID || findShard(st, it.Shard) == nil) {
+		// The cached copy may predate a re-created stream or a new shard.
+		st, _, err = s.load(ctx, k)
+	}
+	if err != nil || st.ID != it.StreamID {
+		return nil, shardMissing(k, shardID)
+	}
+	shard := findShard(st, it.Shard)
+	if shard == nil {
+		return nil, shardMissing(k, shardID)
+	}
+	if s.cfg.Limits != nil && !s.cfg.Limits.Read(k, it.Shard) {
+		return nil, throttled(k, it.Shard)
+	}
+	limit := 10000
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+	ref := store.ShardRef{StreamID: st.ID, Shard: it.Shard}
+	// The read loop is shared with SubscribeToShard (subscribe.go).
+	res, err := s.readShard(ctx, st, it.Shard, store.Position{Seq: it.Seq, Sub: it.Sub}, it.NotBefore, limit, maxGetRecordsBytes)
+	if err != nil {
+		return nil, s.readErr(err, k, shardID)
+	}
+	out := &api.GetRecordsOutput{Records: res.Records}
+	next, bytes, caughtUp, lastTime := res.Next, res.Bytes, res.CaughtUp, res.LastTime
+	if s.cfg.Limits != nil {
+		s.cfg.Limits.ReadDone(k, it.Shard, bytes)
+	}
+	if caughtUp && shard.Closed != nil && !shard.Pending {
+		// SHARD_END: no iterator, and where to go next.
+		out.ChildShards = childShards(st, it.Shard)
+		return out, nil
+	}
+	if !caughtUp {
+		tip, err := s.be.Tip(ctx, ref)
+		if err != nil {
+			return nil, s.readErr(err, k, shardID)
+		}
+		if next.Seq <= tip.LastSeq && !lastTime.IsZero() {
+			out.MillisBehindLatest = max(0, tip.LastTime.Sub(lastTime).Milliseconds())
+		}
+	}
+	nextIt := it
+	nextIt.Issued, nextIt.Seq, nextIt.Sub = now, next.Seq, next.Sub
+	tok := iterator.Encode(key, nextIt)
+	out.NextShardIterator = &tok
+	return out, nil
+}

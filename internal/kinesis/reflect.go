@@ -1,0 +1,27 @@
+package kinesis
+
+import "reflect"
+
+// streamByReflection reads StreamName or, failing that, the name in
+// StreamARN from any api input struct. Only fault rules and rate limits
+// use it, off the fast path when neither is configured.
+func streamByReflection(in any) string {
+	v := reflect.ValueOf(in)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	v = v.Elem()
+	if f := v.FieldByName("StreamName"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
+		if name, ok := f.Elem().Interface().(string); ok {
+			return name
+		}
+	}
+	if f := v.FieldByName("StreamARN"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
+		if arn, ok := f.Elem().Interface().(string); ok {
+			if k, ok := parseStreamARN(arn); ok {
+				return k.Name
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,171 @@
+package transport
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/rivulet/rivulet/internal/transport/httpsyntax"
+)
+
+// reqHead is a request head h1Server serves itself.
+type reqHead struct {
+	header        http.Header // without Host, as net/http gives it
+	host          string
+	contentLength int64
+	close         bool // Connection: close
+	size          int  // bytes of the head, blank line included
+}
+
+// headEnd finds the end of the request head in buf: n is the length up to
+// and including the blank line, 0 if buf holds no complete head yet; crlf
+// reports whether every line ended in CRLF.
+func headEnd(buf []byte) (n int, crlf bool) {
+	crlf = true
+	for i := 0; ; {
+		j := bytes.IndexByte(buf[i:], '\n')
+		if j < 0 {
+			return 0, crlf
+		}
+		i += j
+		if i == 0 || buf[i-1] != '\r' {
+			crlf = false
+		}
+		i++
+		switch {
+		case i < len(buf) && buf[i] == '\n':
+			return i + 1, false
+		case i+1 < len(buf) && buf[i] == '\r' && buf[i+1] == '\n':
+			return i + 2, crlf
+		case i+1 >= len(buf):
+			return 0, crlf // the next line has not arrived
+		}
+	}
+}
+
+const fastRequestLine = "POST / HTTP/1.1\r\n"
+
+// parseHead parses a complete head whose lines all end in CRLF. ok is
+// false for anything but the one shape served on the fast path (a POST of
+// "/" over HTTP/1.1 with at most a Content-Length body, to a unary
+// operation) and for anything net/http would refuse or treat specially:
+// those requests are net/http's.
+func parseHead(b []byte) (h reqHead, ok bool) {
+	if !bytes.HasPrefix(b, []byte(fastRequestLine)) {
+		return h, false
+	}
+	s := string(b[len(fastRequestLine) : len(b)-2]) // the header lines, each ending in CRLF
+	lines := strings.Count(s, "\r\n")
+	h.header = make(http.Header, lines)
+	vals := make([]string, lines)
+	hasHost, hasLength := false, false
+	for i := 0; s != ""; i++ {
+		line, rest, _ := strings.Cut(s, "\r\n")
+		s = rest
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 || !httpsyntax.IsToken(line[:colon]) {
+			return h, false // also a folded line, which starts with white space
+		}
+		value := trimOWS(line[colon+1:])
+		if !validFieldValue(value) {
+			return h, false
+		}
+		key := http.CanonicalHeaderKey(line[:colon])
+		switch key {
+		case "Host":
+			if hasHost || !validHost(value) {
+				return h, false
+			}
+			hasHost, h.host = true, value
+			continue
+		case "Content-Length":
+			n, good := parseLength(value)
+			if hasLength || !good {
+				return h, false
+			}
+			hasLength, h.contentLength = true, n
+		case "Transfer-Encoding", "Expect", "Upgrade", "Trailer", "Te":
+			return h, false
+		case "Connection":
+			for _, tok := range strings.Split(value, ",") {
+				switch strings.ToLower(trimOWS(tok)) {
+				case "close":
+					h.close = true
+				case "upgrade":
+					return h, false
+				}
+			}
+		case "X-Amz-Target":
+			// Event streams need net/http's flushing and its watch for
+			// the client going away.
+			if strings.HasSuffix(value, ".SubscribeToShard") {
+				return h, false
+			}
+		}
+		vals[i] = value
+		if old := h.header[key]; old != nil {
+			h.header[key] = append(old, value)
+		} else {
+			h.header[key] = vals[i : i+1 : i+1]
+		}
+	}
+	if !hasHost {
+		return h, false
+	}
+	return h, true
+}
+
+// parseLength parses a Content-Length: decimal digits only, and small
+// enough that no overflow is possible.
+func parseLength(v string) (int64, bool) {
+	if v == "" || len(v) > 15 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func trimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// validFieldValue refuses control characters other than tab.
+func validFieldValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost accepts the host[:port] forms clients send: names, IPv4 and
+// bracketed IPv6 addresses. Anything else is left to net/http's own check.
+func validHost(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,293 @@
+// Package server is rivulet's HTTP transport: one plain port serving
+// HTTP/1.1 and cleartext HTTP/2 with prior knowledge (what the JS SDK v3
+// sends to http:// endpoints), an optional TLS port negotiating h2 or
+// HTTP/1.1 by ALPN, a health route, and a shutdown that drains in-flight
+// requests before the caller closes storage. The plain port's common
+// HTTP/1.1 request is answered by a small server of its own (h1.go);
+// net/http has everything else.
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config says where and how to listen.
+type Config struct {
+	// Addr is the plain listener ("host:port"; port 0 picks a free one).
+	Addr string
+	// TLSAddr is the TLS listener; empty means no TLS.
+	TLSAddr string
+	// TLSCert is served on TLSAddr; required with it.
+	TLSCert *tls.Certificate
+	// Health reports whether the server can do its work; GET /health
+	// answers 503 while it fails. Nil means always healthy.
+	Health func(ctx context.Context) error
+	// Admin serves paths under /admin/ (fault rules, limits) on the plain
+	// listener only; nil means none. It has no authentication, so it is
+	// kept off the TLS port, which is the one more likely to be exposed.
+	Admin http.Handler
+	// ReadHeaderTimeout bounds how long a client may take to send request
+	// headers. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Default
+	// 2m.
+	IdleTimeout time.Duration
+}
+
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+	healthTimeout            = 2 * time.Second
+	// forceCloseWait bounds how long Shutdown waits, after closing every
+	// connection, for handlers to notice and return.
+	forceCloseWait = 5 * time.Second
+)
+
+// Server serves one handler on the configured listeners.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	hs      *http.Server
+	fast    *h1Server // the plain port's HTTP/1.1 requests
+	handler http.Handler
+
+	inFlight atomic.Int64
+	draining atomic.Bool
+
+	mu      sync.Mutex
+	started bool
+	addr    net.Addr
+	tlsAddr net.Addr
+
+	serving sync.WaitGroup
+	errc    chan error
+}
+
+// New prepares a server for handler. GET and HEAD of /health and /healthz
+// are answered by the server itself; every other request goes to handler.
+func New(cfg Config, handler http.Handler, logger *slog.Logger) (*Server, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("server: Addr is required")
+	}
+	if cfg.TLSAddr != "" && cfg.TLSCert == nil {
+		return nil, errors.New("server: TLSAddr needs TLSCert")
+	}
+	if handler == nil {
+		return nil, errors.New("server: nil handler")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = defaultReadHeaderTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     logger,
+		handler: handler,
+		errc:    make(chan error, 2),
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	protocols.SetHTTP2(true) // used only on the TLS listener
+	s.hs = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		// Room for 10 MiB PutRecords bodies without waiting on window
+		// updates at every megabyte.
+		HTTP2: &http.HTTP2Config{
+			MaxReceiveBufferPerStream:     4 << 20,
+			MaxReceiveBufferPerConnection: 16 << 20,
+		},
+		ErrorLog: log.New(errorLogWriter{logger}, "", 0),
+	}
+	if cfg.TLSCert != nil {
+		s.hs.TLSConfig = &tls.Config{
+			Certificates: []tls.Certificate{*cfg.TLSCert},
+			MinVersion:   tls.VersionTLS12,
+		}
+	}
+	return s, nil
+}
+
+// Start binds the listeners and serves in the background. ctx bounds only
+// the binding; stop the server with Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("server: already started")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	var tln net.Listener
+	if s.cfg.TLSAddr != "" {
+		tln, err = lc.Listen(ctx, "tcp", s.cfg.TLSAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (TLS): %w", s.cfg.TLSAddr, err)
+		}
+	}
+	s.started = true
+	s.addr = ln.Addr()
+	handoff := newHandoffListener(ln.Addr())
+	s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout, s.cfg.ReadHeaderTimeout)
+	s.serve(func() error { return s.fast.serve(ln) })
+	s.serve(func() error { return s.hs.Serve(handoff) })
+	if tln != nil {
+		s.tlsAddr = tln.Addr()
+		// ServeTLS adds h2 and http/1.1 to the ALPN list.
+		s.serve(func() error { return s.hs.ServeTLS(tln, "", "") })
+	}
+	return nil
+}
+
+func (s *Server) serve(f func() error) {
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- err
+		}
+	}()
+}
+
+// Addr is the bound plain address (with the real port), nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// TLSAddr is the bound TLS address, nil before Start or without TLS.
+func (s *Server) TLSAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tlsAddr
+}
+
+// Err delivers an error if a listener fails while serving.
+func (s *Server) Err() <-chan error { return s.errc }
+
+// Shutdown stops accepting connections and waits until in-flight requests
+// finish or ctx ends. In the latter case it closes every connection, waits
+// briefly for the handlers to return, and reports ctx's error. When
+// Shutdown returns nil no handler is running any more.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	s.mu.Lock()
+	fast := s.fast
+	s.mu.Unlock()
+	var ferr error
+	if fast != nil {
+		ferr = fast.shutdown(ctx)
+	}
+	err := s.hs.Shutdown(ctx)
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		s.log.Warn("shutdown: closing connections with requests still running",
+			"in_flight", s.inFlight.Load(), "err", err)
+		s.hs.Close()
+		if fast != nil {
+			fast.close()
+		}
+		if !s.waitIdle(forceCloseWait) {
+			s.log.Error("shutdown: handlers still running after connections were closed",
+				"in_flight", s.inFlight.Load())
+		}
+	} else if !s.waitIdle(forceCloseWait) {
+		// Hijacked connections are not tracked by http.Server.
+		err = errors.New("server: handlers still running after shutdown")
+	}
+	if fast != nil {
+		fast.wait()
+	}
+	s.serving.Wait()
+	return err
+}
+
+// waitIdle polls until no handler runs or d passes.
+func (s *Server) waitIdle(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for s.inFlight.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	if (r.URL.Path == "/health" || r.URL.Path == "/healthz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.health(w, r)
+		return
+	}
+	if s.cfg.Admin != nil && r.TLS == nil && strings.HasPrefix(r.URL.Path, "/admin/") {
+		s.cfg.Admin.ServeHTTP(w, r)
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	body := map[string]string{"status": "ok"}
+	code := http.StatusOK
+	if s.draining.Load() {
+		body["status"], code = "shutting down", http.StatusServiceUnavailable
+	} else if s.cfg.Health != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		err := s.cfg.Health(ctx)
+		cancel()
+		if err != nil {
+			body = map[string]string{"status": "unavailable", "error": err.Error()}
+			code = http.StatusServiceUnavailable
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		json.NewEncoder(w).Encode(body)
+	}
+}
+
+// errorLogWriter routes net/http's own log to slog. Failed TLS handshakes
+// are routine (clients that distrust a self-signed certificate), so they
+// go to debug.
+type errorLogWriter struct{ log *slog.Logger }
+
+func (w errorLogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.Contains(msg, "TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.log.Log(context.Background(), level, "http: "+strings.TrimPrefix(msg, "http: "))
+	return len(p), nil
+}
