@@ -15,18 +15,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/kinesis"
-	"github.com/rivulet/rivulet/internal/store"
-	"github.com/rivulet/rivulet/internal/store/discard"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
+	"github.com/rivulet/rivulet"
 )
 
 type env struct {
@@ -40,20 +35,21 @@ func start(b *testing.B) *env { return startWith(b, false) }
 // (records acknowledged and dropped) for the ceiling.
 func startWith(b *testing.B, discarding bool) *env {
 	b.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := natsstore.Open(context.Background(), natsstore.Config{DataDir: b.TempDir(), Logger: log})
+	url := startServer(b, rivulet.Config{DataDir: b.TempDir(), DiscardRecords: discarding})
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	return &env{url: url, client: &http.Client{Transport: tr}}
+}
+
+// startServer runs Rivulet, assembled as rivulet serve assembles it, until
+// b ends.
+func startServer(b *testing.B, cfg rivulet.Config) string {
+	b.Helper()
+	srv, err := rivulet.Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var be store.Backend = st
-	if discarding {
-		be = discard.Wrap(st)
-	}
-	svc := kinesis.New(be, kinesis.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log})
-	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
-	b.Cleanup(func() { srv.Close(); svc.Close(); st.Close() })
-	tr := &http.Transport{MaxIdleConnsPerHost: 256}
-	return &env{url: srv.URL, client: &http.Client{Transport: tr}}
+	b.Cleanup(func() { srv.Close() })
+	return srv.Endpoint()
 }
 
 func (e *env) call(b *testing.B, op string, body []byte) []byte {

@@ -16,10 +16,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -30,35 +27,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	kds "github.com/rivulet/rivulet/internal/kinesis"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
+	"github.com/rivulet/rivulet"
 )
 
-// startH2C runs the server with HTTP/1.1 and h2c on one port, as rivulet
-// serve does.
+// startH2C runs the server (HTTP/1.1 and h2c on one port, as rivulet
+// serve does) and returns an h2c transport for subscribers.
 func startH2C(b *testing.B) (*env, *http.Transport) {
 	b.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := natsstore.Open(context.Background(), natsstore.Config{DataDir: b.TempDir(), Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc := kds.New(st, kds.Config{CreateDelay: -1, DeleteDelay: -1, ConsumerCreateDelay: -1, Logger: log})
-	srv := httptest.NewUnstartedServer(wire.NewHandler(svc.Operations(), log))
-	srv.Config.Protocols = &http.Protocols{}
-	srv.Config.Protocols.SetHTTP1(true)
-	srv.Config.Protocols.SetUnencryptedHTTP2(true)
-	srv.Start()
+	url := startServer(b, rivulet.Config{DataDir: b.TempDir()})
 	h2c := &http.Transport{Protocols: &http.Protocols{}}
 	h2c.Protocols.SetUnencryptedHTTP2(true)
-	b.Cleanup(func() {
-		svc.Close() // ends the subscriptions, so the server can close
-		srv.Close()
-		h2c.CloseIdleConnections()
-		st.Close()
-	})
-	return &env{url: srv.URL, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, h2c
+	b.Cleanup(h2c.CloseIdleConnections)
+	return &env{url: url, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, h2c
 }
 
 // subscriber reads one consumer's subscription and records each record's

@@ -1,37 +1,24 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/kinesis/limits"
+	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/kinesis"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
+	"github.com/rivulet/rivulet/internal/kinesis/limits"
 )
 
 // startLimited runs the server with --limits=aws.
 func startLimited(b *testing.B) *env {
 	b.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := natsstore.Open(context.Background(), natsstore.Config{DataDir: b.TempDir(), Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc := kinesis.New(st, kinesis.Config{CreateDelay: -1, DeleteDelay: -1, Logger: log,
-		Limits: limits.New(limits.Config{})})
-	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), log))
-	b.Cleanup(func() { srv.Close(); svc.Close(); st.Close() })
+	url := startServer(b, rivulet.Config{DataDir: b.TempDir(), AWSLimits: true})
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
-	return &env{url: srv.URL, client: &http.Client{Transport: tr}}
+	return &env{url: url, client: &http.Client{Transport: tr}}
 }
 
 type putRecordsResult struct {

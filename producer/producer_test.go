@@ -15,9 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
+	rivuletsrv "github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/aggregation"
-	"github.com/rivulet/rivulet/internal/kinesis/limits"
-	kds "github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/producer"
 )
 
@@ -34,7 +33,7 @@ func flush(t testing.TB, p *producer.Producer) {
 
 // TestBatching: records go out in few, full PutRecords calls.
 func TestBatching(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 2)
 	f := &faulty{KinesisAPI: r.client}
 	p := newProducer(t, f, stream, producer.WithAggregation(false), producer.WithRecordMaxBufferedTime(time.Second))
@@ -58,7 +57,7 @@ func TestBatching(t *testing.T) {
 
 // TestCollectionMaxSize: calls stay under the size cap.
 func TestCollectionMaxSize(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 1)
 	f := &faulty{KinesisAPI: r.client}
 	p := newProducer(t, f, stream, producer.WithAggregation(false), producer.WithCollectionMaxSize(20_000))
@@ -76,7 +75,7 @@ func TestCollectionMaxSize(t *testing.T) {
 // TestRecordMaxBufferedTime: a lone record waits for company, but not
 // longer than RecordMaxBufferedTime.
 func TestRecordMaxBufferedTime(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 1)
 	for _, wait := range []time.Duration{0, 400 * time.Millisecond} {
 		t.Run(wait.String(), func(t *testing.T) {
@@ -101,7 +100,7 @@ func TestRecordMaxBufferedTime(t *testing.T) {
 // TestAggregation reads records back and de-aggregates them as the KCL
 // does: every user record is there exactly once, where its Result says.
 func TestAggregation(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprint("aggregation=", on), func(t *testing.T) {
 			stream := r.createStream(t, 4)
@@ -148,7 +147,7 @@ func TestAggregation(t *testing.T) {
 
 // TestListShardsFailure: without a shard map records still go out, plain.
 func TestListShardsFailure(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 2)
 	f := &faulty{KinesisAPI: r.client, listErr: errors.New("AccessDenied")}
 	p := newProducer(t, f, stream)
@@ -168,7 +167,7 @@ func TestListShardsFailure(t *testing.T) {
 // TestOrdering: with partial failures and retries, records of one key
 // arrive in Put order when ordering is preserved; without it they do not.
 func TestOrdering(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	for _, tc := range []struct {
 		name          string
 		ordered, aggr bool
@@ -226,7 +225,7 @@ func TestOrdering(t *testing.T) {
 
 // TestBackPressure: a full buffer blocks Put, or fails it.
 func TestBackPressure(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 1)
 	rec := func(i int) producer.Record { return producer.Record{PartitionKey: "k", Data: payload(i, 998)} }
 
@@ -284,7 +283,7 @@ func TestBackPressure(t *testing.T) {
 // TestRecordTTL: a record throttled forever fails with ErrExpired, with
 // the throttling as its last error.
 func TestRecordTTL(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 1)
 	f := &faulty{KinesisAPI: r.client, refuse: func(types.PutRecordsRequestEntry) string { return "ProvisionedThroughputExceededException" }}
 	p := newProducer(t, f, stream, producer.WithRecordTTL(500*time.Millisecond), producer.WithRetry(50*time.Millisecond, 100*time.Millisecond, 0.2))
@@ -307,7 +306,7 @@ func TestRecordTTL(t *testing.T) {
 // TestCallErrors: failed calls are retried whole unless retrying cannot
 // help; refused entries with unknown codes fail at once.
 func TestCallErrors(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 1)
 	t.Run("network", func(t *testing.T) {
 		var mu sync.Mutex
@@ -362,7 +361,7 @@ func TestCallErrors(t *testing.T) {
 
 // TestFlushAndClose covers Flush, Close and what follows Close.
 func TestFlushAndClose(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 2)
 	rec := func(i int) producer.Record {
 		return producer.Record{PartitionKey: fmt.Sprint(i), Data: payload(i, 100)}
@@ -438,7 +437,7 @@ func TestFlushAndClose(t *testing.T) {
 
 // TestInvalid: records Kinesis would refuse are refused by Put.
 func TestInvalid(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	p := newProducer(t, r.client, r.createStream(t, 1))
 	long := make([]rune, 257)
 	for i := range long {
@@ -476,7 +475,7 @@ func TestInvalid(t *testing.T) {
 
 // TestNewOptions: out-of-range options are refused by New.
 func TestNewOptions(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	for i, o := range []producer.Option{
 		producer.WithAggregationMaxSize(10),
 		producer.WithAggregationMaxSize(2 << 20),
@@ -515,7 +514,7 @@ func TestNewOptions(t *testing.T) {
 // TestReshard splits shards while records are produced: nothing is lost,
 // and a KCL-style consumer reads every record exactly once.
 func TestReshard(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 2)
 	p := newProducer(t, r.client, stream, producer.WithShardRefreshInterval(0), producer.WithRecordMaxBufferedTime(20*time.Millisecond))
 	const n = 12000
@@ -592,8 +591,8 @@ func TestReshard(t *testing.T) {
 // limit set above them: entries are throttled and retried, and each record
 // is stored once.
 func TestThrottling(t *testing.T) {
-	limited := startRivulet(t, kds.Config{Limits: limits.New(limits.Config{})})
-	reader := startRivulet(t, kds.Config{}) // unlimited, to read back
+	limited := startRivulet(t, rivuletsrv.Config{AWSLimits: true, NATSListen: "127.0.0.1:0"})
+	reader := startRivulet(t, rivuletsrv.Config{NATSURL: limited.srv.NATSURL()}) // unlimited, same storage, to read back
 	for _, tc := range []struct {
 		name  string
 		aggr  bool
@@ -637,7 +636,7 @@ func TestThrottling(t *testing.T) {
 // TestUnknownOutcome: calls that reach Kinesis but whose answer is lost are
 // retried whole. Those records are the only ones that may be stored twice.
 func TestUnknownOutcome(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 2)
 	var mu sync.Mutex
 	call := 0
@@ -697,7 +696,7 @@ func TestUnknownOutcome(t *testing.T) {
 
 // TestStreamARN: a stream can be named by its ARN.
 func TestStreamARN(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 1)
 	d, err := r.client.DescribeStreamSummary(bg, &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
 	if err != nil {
@@ -712,7 +711,7 @@ func TestStreamARN(t *testing.T) {
 // TestConcurrentPuts: many goroutines share a producer; with ordering,
 // each goroutine's records keep their order.
 func TestConcurrentPuts(t *testing.T) {
-	r := startRivulet(t, kds.Config{})
+	r := startRivulet(t, rivuletsrv.Config{})
 	stream := r.createStream(t, 3)
 	p := newProducer(t, r.client, stream, producer.WithPreserveOrdering(true), producer.WithMaxBufferedRecords(500))
 	const workers, per = 8, 400

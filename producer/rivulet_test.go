@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"regexp"
 	"strconv"
 	"sync"
@@ -21,63 +17,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.uber.org/goleak"
 
+	rivuletsrv "github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/aggregation"
-	kds "github.com/rivulet/rivulet/internal/kinesis"
-	"github.com/rivulet/rivulet/internal/store"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
 	"github.com/rivulet/rivulet/producer"
 )
 
-// backend is one in-memory store shared by every test; each test uses its
-// own streams and its own service over it.
-var backend store.Backend
-
-type testMain struct{ m *testing.M }
-
-func (t testMain) Run() int {
-	dir, err := os.MkdirTemp("", "producer-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	be, err := natsstore.Open(context.Background(), natsstore.Config{InMemory: true, DataDir: dir, Logger: quiet})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	backend = be
-	code := t.m.Run()
-	be.Close()
-	return code
-}
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(testMain{m}) }
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // rivulet is a Rivulet server in this process and an SDK client for it.
 type rivulet struct {
 	client *kinesis.Client
 	url    string
+	srv    *rivuletsrv.Server
 }
 
-// startRivulet serves a service over the shared backend. Streams become
-// ACTIVE and reshards take effect at once.
-func startRivulet(t testing.TB, cfg kds.Config) *rivulet {
+// startRivulet starts a server; with the zero Config it is in memory and
+// streams become ACTIVE and reshards take effect at once.
+func startRivulet(t testing.TB, cfg rivuletsrv.Config) *rivulet {
 	t.Helper()
-	cfg.CreateDelay, cfg.DeleteDelay, cfg.ReshardDelay = -1, -1, -1
-	cfg.Logger = quiet
-	svc := kds.New(backend, cfg)
-	srv := httptest.NewServer(wire.NewHandler(svc.Operations(), quiet))
+	srv, err := rivuletsrv.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	t.Cleanup(func() {
 		tr.CloseIdleConnections()
-		srv.Close()
-		svc.Close()
+		if err := srv.Close(); err != nil {
+			t.Errorf("closing the server: %v", err)
+		}
 	})
-	return &rivulet{client: sdkClient(srv.URL, tr), url: srv.URL}
+	return &rivulet{client: sdkClient(srv.Endpoint(), tr), url: srv.Endpoint(), srv: srv}
 }
 
 func sdkClient(url string, tr http.RoundTripper) *kinesis.Client {

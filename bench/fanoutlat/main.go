@@ -157,8 +157,8 @@ func measure(ctx context.Context, conn client.Config, stream string, shards int,
 
 	select {
 	case <-r.first:
-	case <-time.After(10 * time.Second):
-		return nil, errors.New("no subscription delivered its first event within 10s")
+	case <-time.After(max(10*time.Second, grace)):
+		return nil, errors.New("no subscription delivered its first event in time")
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

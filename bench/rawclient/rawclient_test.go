@@ -1,6 +1,7 @@
 package rawclient
 
 import (
+	"encoding/json"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -28,10 +29,10 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/bench/loadgen"
-	kds "github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/testserver"
 )
 
@@ -69,10 +70,20 @@ func clients(t *testing.T, url string, http2 bool) pair {
 	return pair{sdk: sdk, raw: raw}
 }
 
-func server(t *testing.T, cfg kds.Config) (string, pair) {
+func server(t *testing.T, cfg rivulet.Config) (string, pair) {
 	t.Helper()
 	url := testserver.Start(t, cfg)
 	return url, clients(t, url, false)
+}
+
+// faultRules renders rules as the server's fault configuration.
+func faultRules(t *testing.T, rules ...fault.Rule) string {
+	t.Helper()
+	b, err := json.Marshal(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func createStream(t *testing.T, kc api, name string, shards int32) string {
@@ -148,7 +159,7 @@ func readAll(t *testing.T, kc api, stream string, limit int32) map[string][]type
 // TestWriteOneReadOther writes with each client and reads everything back
 // with both: data, partition keys and sequence numbers byte for byte.
 func TestWriteOneReadOther(t *testing.T) {
-	_, c := server(t, kds.Config{})
+	_, c := server(t, rivulet.Config{})
 	ctx := context.Background()
 	arn := createStream(t, c.sdk, "both", 3)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -392,7 +403,7 @@ func same[In, Out any](t *testing.T, p *replay, sdk, raw func(context.Context, I
 func TestSameRequestsAndOutputsAsSDK(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("http2=%v", h2), func(t *testing.T) {
-			url, direct := server(t, kds.Config{})
+			url, direct := server(t, rivulet.Config{})
 			p, purl := newReplay(t, url)
 			c := clients(t, purl, h2)
 			ctx := context.Background()
@@ -487,16 +498,12 @@ func sameError(t *testing.T, what string, sdkErr, rawErr error) {
 }
 
 func TestErrorsAsSDK(t *testing.T) {
-	faults, err := fault.New(
+	url, c := server(t, rivulet.Config{Faults: faultRules(t,
 		fault.Rule{Op: "PutRecord", Stream: "faulty", Error: "InternalFailure"},
 		fault.Rule{Op: "PutRecords", Stream: "faulty", Error: "ProvisionedThroughputExceededException"},
 		fault.Rule{Op: "GetRecords", Latency: time.Second, Count: 4}, // the first four cases
 		fault.Rule{Op: "GetShardIterator", Stream: "slow", Latency: time.Second},
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, c := server(t, kds.Config{Faults: faults})
+	)})
 	createStream(t, c.sdk, "faulty", 1)
 	createStream(t, c.sdk, "fine", 1)
 	createStream(t, c.sdk, "slow", 1)
@@ -670,11 +677,7 @@ func TestErrorsAsSDK(t *testing.T) {
 // SDK client or the raw one.
 func run(t *testing.T, raw bool, rules []fault.Rule, cfg loadgen.Config) *loadgen.Report {
 	t.Helper()
-	faults, err := fault.New(rules...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, c := server(t, kds.Config{Faults: faults})
+	_, c := server(t, rivulet.Config{Faults: faultRules(t, rules...)})
 	var a loadgen.API = c.sdk
 	if raw {
 		a = c.raw
@@ -732,7 +735,7 @@ func TestLoadgenSameWithBothClients(t *testing.T) {
 // TestLoadgenExactlyOnce writes and reads back with the raw client alone,
 // from many workers.
 func TestLoadgenExactlyOnce(t *testing.T) {
-	_, c := server(t, kds.Config{})
+	_, c := server(t, rivulet.Config{})
 	for _, cfg := range []loadgen.Config{
 		{Stream: "eo", Shards: 3, Mode: loadgen.ModeWriteRead, Workers: 8, RecordSize: 300, BatchSize: 100, Records: 6000, GetRate: -1, GetLimit: 700},
 		{Stream: "eo1", Shards: 2, Mode: loadgen.ModeWriteRead, Workers: 32, RecordSize: 16, BatchSize: 1, Records: 800, GetRate: -1, PartitionKeys: 5},

@@ -99,16 +99,6 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-func TestServiceDelay(t *testing.T) {
-	// Zero would mean "default" to the service; the user meant "at once".
-	if d := serviceDelay(0); d >= 0 {
-		t.Errorf("serviceDelay(0) = %v, want negative", d)
-	}
-	if d := serviceDelay(time.Second); d != time.Second {
-		t.Errorf("serviceDelay(1s) = %v", d)
-	}
-}
-
 // TestServeInProcess runs `rivulet serve --in-memory` inside the test: it
 // must log "rivulet ready" with its address, answer /health, and
 // exit 0 on SIGTERM.

@@ -8,23 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/config"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
-	"github.com/rivulet/rivulet/internal/kinesis/limits"
-	"github.com/rivulet/rivulet/internal/transport"
-	"github.com/rivulet/rivulet/internal/kinesis"
-	"github.com/rivulet/rivulet/internal/store"
-	"github.com/rivulet/rivulet/internal/store/discard"
-	"github.com/rivulet/rivulet/internal/store/natsstore"
-	"github.com/rivulet/rivulet/internal/wire"
 )
 
 func init() {
@@ -55,13 +47,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		serveUsage(e.stdout)
 		return exitOK
 	}
-	var cert *tls.Certificate
 	if err == nil && cfg.TLSCert != "" {
-		var c tls.Certificate
-		if c, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+		// Checked here too, so a bad file is a usage error, not a failed start.
+		if _, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
 			err = fmt.Errorf("invalid --tls-cert/--tls-key: %w", err)
 		}
-		cert = &c
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "rivulet serve: %v\nRun 'rivulet serve --help' for usage.\n", err)
@@ -71,101 +61,29 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	slog.SetDefault(logger)
 	setMemoryLimit(cfg, e.lookupEnv)
 
-	if cfg.TLSPort != 0 && cert == nil {
-		if cert, err = selfSignedCert(cfg, logger); err != nil {
-			logger.Error("cannot set up TLS", "err", err)
-			return exitFailure
-		}
-	}
-
 	// Registered before "ready" is logged, so a supervisor's SIGTERM is
 	// never lost to the default handler.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := natsstore.Open(ctx, natsstore.Config{
-		URL:        cfg.NATSURL,
-		DataDir:    cfg.DataDir,
-		InMemory:   cfg.InMemory,
-		SyncAlways: cfg.Sync == config.SyncAlways,
-		Logger:     logger,
-		Replicas:   cfg.Replicas,
-		ListenAddr: cfg.NATSListen,
-	})
-	if err != nil {
-		logger.Error("cannot open storage", "err", err)
-		return exitFailure
-	}
-	var backend store.Backend = st
-	if cfg.Storage == config.StorageDiscard {
-		logger.Warn("--storage=discard: records are acknowledged and THROWN AWAY; for benchmarks only")
-		backend = discard.Wrap(st)
-	}
-	lim, faults, err := limitsAndFaults(ctx, cfg, st, logger)
-	if err != nil {
-		logger.Error("cannot set up limits and faults", "err", err)
-		st.Close()
-		return exitFailure
-	}
-	var limiter kinesis.Limiter // a nil *Limiter must not become a non-nil interface
-	if lim != nil {
-		limiter = lim
-	}
-	svc := kinesis.New(backend, kinesis.Config{
-		CreateDelay:         serviceDelay(cfg.CreateDelay),
-		DeleteDelay:         serviceDelay(cfg.DeleteDelay),
-		ReshardDelay:        serviceDelay(cfg.ReshardDelay),
-		ConsumerCreateDelay: serviceDelay(cfg.ConsumerCreateDelay),
-		ConsumerDeleteDelay: serviceDelay(cfg.ConsumerDeleteDelay),
-		AutoScale: kinesis.AutoScale{
-			SplitAfter: cfg.OnDemandSplitAfter,
-			MergeAfter: cfg.OnDemandMergeAfter,
-			HotRecords: float64(cfg.OnDemandHotRecords),
-			HotBytes:   float64(cfg.OnDemandHotBytes),
-		},
-		ShardLimit: cfg.ShardLimit,
-		Limits:     limiter,
-		Faults:     faults,
-		Logger:     logger,
-	})
-	closeStorage := func() int {
-		svc.Close()
-		if err := st.Close(); err != nil {
-			logger.Error("closing storage failed", "err", err)
-			return exitFailure
-		}
-		return exitOK
-	}
-
 	if cfg.PprofAddr != "" {
 		stopPprof, err := startPprof(cfg.PprofAddr, logger)
 		if err != nil {
 			logger.Error("cannot start pprof", "err", err)
-			closeStorage()
 			return exitFailure
 		}
 		defer stopPprof()
 	}
 
-	srv, err := transport.New(transport.Config{
-		Addr:    cfg.Addr,
-		TLSAddr: cfg.TLSAddr(),
-		TLSCert: cert,
-		Health:  storageHealth(st),
-		Admin:   adminHandler(faults, lim),
-	}, wire.NewHandler(svc.Operations(), logger), logger)
-	if err == nil {
-		err = srv.Start(ctx)
-	}
+	srv, err := rivulet.Start(ctx, serverConfig(cfg, logger))
 	if err != nil {
-		logger.Error("cannot start the server", "err", err)
-		closeStorage()
+		logger.Error("cannot start", "err", err)
 		return exitFailure
 	}
 
-	ready := []any{"addr", "http://" + srv.Addr().String()}
-	if a := srv.TLSAddr(); a != nil {
-		ready = append(ready, "tls_addr", "https://"+a.String())
+	ready := []any{"addr", srv.Endpoint()}
+	if a := srv.TLSEndpoint(); a != "" {
+		ready = append(ready, "tls_addr", a)
 	}
 	switch {
 	case cfg.NATSURL != "":
@@ -176,8 +94,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		ready = append(ready, "data_dir", cfg.DataDir, "sync", cfg.Sync)
 	}
 	ready = append(ready, "limits", cfg.Limits)
-	if n := len(faults.Rules()); n > 0 {
-		ready = append(ready, "fault_rules", n)
+	if rules, _ := fault.Load(cfg.Faults); len(rules) > 0 {
+		ready = append(ready, "fault_rules", len(rules))
+	}
+	if !cfg.HTTPFastPath {
+		ready = append(ready, "http_fast_path", false)
 	}
 	ready = append(ready, "version", versionString(), "startup", time.Since(e.started).Round(time.Millisecond).String())
 	logger.Info("rivulet ready", ready...)
@@ -196,16 +117,49 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	err = srv.Shutdown(sctx)
 	cancel()
-	if err != nil {
-		// Requests were cut off, but none of them is running any more and
-		// everything acknowledged is stored; closing storage stays safe.
-		logger.Warn("in-flight requests did not finish in time", "err", err)
-	}
-	if c := closeStorage(); c != exitOK {
-		code = c
+	// A drain that ran out of time cut requests off, but everything
+	// acknowledged is stored; only a failed close of storage fails the exit.
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		code = exitFailure
 	}
 	logger.Info("stopped", "took", time.Since(began).Round(time.Millisecond).String())
 	return code
+}
+
+// serverConfig maps the command line's settings onto the embedded server's.
+func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
+	rc := rivulet.Config{
+		Addr:                cfg.Addr,
+		TLSAddr:             cfg.TLSAddr(),
+		TLSCertFile:         cfg.TLSCert,
+		TLSKeyFile:          cfg.TLSKey,
+		DataDir:             cfg.DataDir,
+		NATSURL:             cfg.NATSURL,
+		NATSListen:          cfg.NATSListen,
+		Replicas:            cfg.Replicas,
+		SyncAlways:          cfg.Sync == config.SyncAlways,
+		DiscardRecords:      cfg.Storage == config.StorageDiscard,
+		CreateDelay:         cfg.CreateDelay,
+		DeleteDelay:         cfg.DeleteDelay,
+		ReshardDelay:        cfg.ReshardDelay,
+		ConsumerCreateDelay: cfg.ConsumerCreateDelay,
+		ConsumerDeleteDelay: cfg.ConsumerDeleteDelay,
+		OnDemand: rivulet.OnDemand{
+			SplitAfter: cfg.OnDemandSplitAfter,
+			MergeAfter: cfg.OnDemandMergeAfter,
+			HotRecords: cfg.OnDemandHotRecords,
+			HotBytes:   cfg.OnDemandHotBytes,
+		},
+		ShardLimit:          cfg.ShardLimit,
+		AWSLimits:           cfg.Limits == config.LimitsAWS,
+		Faults:              cfg.Faults,
+		DisableHTTPFastPath: !cfg.HTTPFastPath,
+		Logger:              logger,
+	}
+	if cfg.InMemory {
+		rc.DataDir = ""
+	}
+	return rc
 }
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
@@ -214,101 +168,6 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// serviceDelay maps a configured delay to kinesis.Config, where zero means
-// "the default" and a negative value means "immediately".
-func serviceDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
-// selfSignedCert is kept in the data directory, so clients can trust it
-// once, or only in memory with --in-memory.
-func selfSignedCert(cfg *config.Config, logger *slog.Logger) (*tls.Certificate, error) {
-	if cfg.InMemory {
-		c, _, _, err := transport.SelfSignedCert(time.Now())
-		if err != nil {
-			return nil, err
-		}
-		logger.Info("using a self-signed TLS certificate kept only in memory")
-		return &c, nil
-	}
-	c, created, err := transport.LoadOrCreateCert(cfg.DataDir, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		logger.Info("created a self-signed TLS certificate",
-			"cert", filepath.Join(cfg.DataDir, transport.CertDir, transport.CertFileName),
-			"hosts", "localhost 127.0.0.1 ::1", "expires", c.Leaf.NotAfter.Format(time.DateOnly))
-	}
-	return &c, nil
-}
-
-// healthProbe names a stream nobody needs to have: reading it is a real
-// round trip to storage, and "not found" is a healthy answer.
-var healthProbe = store.StreamKey{
-	Account: kinesis.DefaultCaller.Account,
-	Region:  kinesis.DefaultCaller.Region,
-	Name:    "rivulet-health-probe",
-}
-
-func storageHealth(m store.Meta) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, _, err := m.Get(ctx, healthProbe)
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		return fmt.Errorf("storage: %w", err)
-	}
-}
-
-// limitsAndFaults builds the --limits and --faults hooks. The limiter is
-// nil with --limits=off. With --limits=aws this process joins the peer
-// registry, so processes sharing the storage divide the limits; closing
-// st stops its heartbeat. The injector always exists, so /admin/faults
-// can add rules to a server started without any.
-func limitsAndFaults(ctx context.Context, cfg *config.Config, st *natsstore.Store, logger *slog.Logger) (*limits.Limiter, *fault.Injector, error) {
-	rules, err := fault.Load(cfg.Faults)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--faults: %w", err)
-	}
-	faults, err := fault.New(rules...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--faults: %w", err)
-	}
-	if len(rules) > 0 {
-		logger.Warn("fault injection is on", "rules", len(rules))
-	}
-	if cfg.Limits != config.LimitsAWS {
-		return nil, faults, nil
-	}
-	peers, err := st.StartHeartbeat(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	lim := limits.New(limits.Config{Peers: func() int {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n, err := peers.Count(ctx)
-		if err != nil {
-			logger.Warn("cannot count rivulet processes; keeping the last count", "err", err)
-			return 0
-		}
-		return n
-	}})
-	return lim, faults, nil
-}
-
-// adminHandler serves /admin/faults and /admin/limits.
-func adminHandler(faults *fault.Injector, lim *limits.Limiter) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/admin/faults", faults.Handler())
-	mux.Handle("/admin/limits", limits.Handler(lim))
-	return mux
 }
 
 // setMemoryLimit applies --memory-limit, unless it is the default and the

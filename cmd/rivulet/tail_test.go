@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/client"
-	kds "github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/testserver"
 )
 
@@ -22,7 +22,7 @@ import (
 // instant stream transitions and reshards.
 func kinesisServer(t *testing.T) (url string, kc *kinesis.Client) {
 	t.Helper()
-	url = testserver.Start(t, kds.Config{})
+	url = testserver.Start(t, rivulet.Config{})
 	kc, err := client.New(client.Config{Endpoint: url, Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)

@@ -71,6 +71,9 @@ type Config struct {
 	DataDir string
 	// InMemory keeps nothing on disk, not even a generated certificate.
 	InMemory bool
+	// HTTPFastPath answers plain HTTP/1.1 requests with Rivulet's own
+	// small server; false hands every request to net/http.
+	HTTPFastPath bool
 	// Storage is StorageJetStream, or StorageDiscard for benchmarks.
 	Storage string
 	// NATSURL names an external NATS; empty runs one in-process.
@@ -158,6 +161,8 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.TLSCert = v; return nil }},
 	{name: "tls-key", usage: "PEM private key for --tls-cert",
 		set: func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{name: "http-fast-path", def: "true", isBool: true, usage: "answer plain HTTP/1.1 requests with Rivulet's own small server; false hands every request to Go's net/http",
+		set: func(c *Config, v string) (err error) { c.HTTPFastPath, err = parseBool(v); return err }},
 	{name: "data-dir", def: "./rivulet-data", usage: "directory for stored data (the embedded NATS) and the generated TLS certificate",
 		set: func(c *Config, v string) error {
 			if v == "" {

@@ -35,6 +35,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Addr:                "127.0.0.1:4567",
 		DataDir:             "./rivulet-data",
+		HTTPFastPath:        true,
 		Replicas:            1,
 		Sync:                SyncDefault,
 		CreateDelay:         500 * time.Millisecond,

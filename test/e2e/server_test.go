@@ -177,6 +177,10 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 	if opts.sync != "" {
 		args = append(args, "--sync", opts.sync)
 	}
+	if os.Getenv("E2E_HTTP_FAST_PATH") == "false" {
+		// make test runs the suite a second time on net/http alone.
+		args = append(args, "--http-fast-path=false")
+	}
 	args = append(args, opts.extra...)
 	s.cmd = exec.Command(bin, args...)
 	// Only the flags above configure the server, not RIVULET_* settings

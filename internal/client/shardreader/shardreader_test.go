@@ -18,9 +18,9 @@ import (
 	"github.com/aws/smithy-go"
 	"go.uber.org/goleak"
 
+	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/aggregation"
 	"github.com/rivulet/rivulet/internal/client"
-	kds "github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/testserver"
 )
 
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func server(t *testing.T) *kinesis.Client {
 	t.Helper()
-	kc, err := client.New(client.Config{Endpoint: testserver.Start(t, kds.Config{}), Region: "us-east-1", MaxAttempts: 1})
+	kc, err := client.New(client.Config{Endpoint: testserver.Start(t, rivulet.Config{}), Region: "us-east-1", MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,3 +78,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestLength pins the length docs/format/iterators.md gives: a 128-character
+// stream name with a 16-character stream id, a 12-digit account and
+// us-east-1 makes 218 bytes, 292 in base64, inside AWS's 512.
+func TestLength(t *testing.T) {
+	it := Iterator{Issued: time.Now(), StreamID: "0123456789abcdef", Account: "000000000000",
+		Region: "us-east-1", Stream: strings.Repeat("s", 128), Shard: 7, Seq: 1 << 40, Sub: 3}
+	if n := len(Encode([]byte("k"), it)); n != 292 {
+		t.Errorf("iterator length %d, docs say 292", n)
+	}
+	it.Region = "ap-southeast-5" // among the longest region names
+	if n := len(Encode([]byte("k"), it)); n > 300 {
+		t.Errorf("iterator length %d with a long region, docs say at most 300", n)
+	}
+}

@@ -1,0 +1,332 @@
+package rivulet
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rivulet/rivulet/internal/kinesis"
+	"github.com/rivulet/rivulet/internal/kinesis/fault"
+	"github.com/rivulet/rivulet/internal/kinesis/limits"
+	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/discard"
+	"github.com/rivulet/rivulet/internal/store/natsstore"
+	"github.com/rivulet/rivulet/internal/transport"
+	"github.com/rivulet/rivulet/internal/wire"
+)
+
+// Config says how to run a server. The zero Config is a server for tests:
+// in memory, on a free loopback port, with every stream and consumer
+// transition immediate and no logging.
+type Config struct {
+	// Addr is the plain listener, HTTP/1.1 and cleartext HTTP/2 on one
+	// port. Empty means "127.0.0.1:0", a free loopback port.
+	Addr string
+	// TLSAddr adds a TLS listener (h2 by ALPN, and HTTP/1.1); empty means
+	// none.
+	TLSAddr string
+	// TLSCertFile and TLSKeyFile are PEM files for TLSAddr. Without them a
+	// self-signed certificate for localhost is made: kept in DataDir, or
+	// only in memory when DataDir is empty.
+	TLSCertFile, TLSKeyFile string
+
+	// DataDir is where the embedded NATS JetStream keeps its files. Empty
+	// keeps everything in memory, so nothing survives Close.
+	DataDir string
+	// NATSURL uses an external NATS with JetStream instead of the embedded
+	// one; DataDir is then not used for records.
+	NATSURL string
+	// NATSListen lets other processes share the embedded NATS at this
+	// host:port; empty means no NATS listener.
+	NATSListen string
+	// Replicas is the JetStream replica count per stream; 0 means 1.
+	Replicas int
+	// SyncAlways fsyncs every write before it is acknowledged.
+	SyncAlways bool
+	// DiscardRecords acknowledges records and throws them away: a
+	// ceiling for benchmarks, never for use.
+	DiscardRecords bool
+
+	// CreateDelay and DeleteDelay are how long streams stay CREATING and
+	// DELETING; ReshardDelay how long a stream stays UPDATING before a
+	// reshard or mode change takes effect. Zero means immediately.
+	CreateDelay, DeleteDelay, ReshardDelay time.Duration
+	// ConsumerCreateDelay and ConsumerDeleteDelay are the same for
+	// enhanced fan-out consumers. Zero means immediately.
+	ConsumerCreateDelay, ConsumerDeleteDelay time.Duration
+
+	// OnDemand is the scaling policy of ON_DEMAND streams; zero fields
+	// take the defaults in docs/RESHARDING.md.
+	OnDemand OnDemand
+	// ShardLimit is the account's shard limit per region; 0 means 500.
+	ShardLimit int
+	// AWSLimits enforces AWS's per-shard and control-plane rates,
+	// divided among the processes sharing the storage.
+	AWSLimits bool
+	// Faults are fault-injection rules as JSON, or "@file" (docs/LIMITS.md).
+	// They can be changed later on /admin/faults.
+	Faults string
+
+	// DisableHTTPFastPath hands every request to net/http instead of
+	// answering plain HTTP/1.1 requests with Rivulet's own small server.
+	DisableHTTPFastPath bool
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// OnDemand is the scaling policy of ON_DEMAND streams.
+type OnDemand struct {
+	// SplitAfter is how long a shard must be hot before it is split, and
+	// MergeAfter how long two neighbours must be cold before they merge.
+	SplitAfter, MergeAfter time.Duration
+	// HotRecords and HotBytes are the per-second write rates above which
+	// a shard is hot.
+	HotRecords, HotBytes int
+}
+
+// Server is a running Rivulet.
+type Server struct {
+	log      *slog.Logger
+	st       *natsstore.Store
+	svc      *kinesis.Service
+	http     *transport.Server
+	endpoint string
+	tls      string
+
+	stop   sync.Once
+	result error
+}
+
+// Start opens storage and starts serving. When it returns without an
+// error the server answers requests at Endpoint. ctx bounds only the
+// start; stop the server with Close or Shutdown.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	rules, err := fault.Load(cfg.Faults)
+	if err != nil {
+		return nil, fmt.Errorf("rivulet: faults: %w", err)
+	}
+	faults, err := fault.New(rules...)
+	if err != nil {
+		return nil, fmt.Errorf("rivulet: faults: %w", err)
+	}
+	var cert *tls.Certificate
+	if cfg.TLSAddr != "" {
+		if cert, err = loadCert(cfg, logger); err != nil {
+			return nil, fmt.Errorf("rivulet: TLS: %w", err)
+		}
+	}
+
+	st, err := natsstore.Open(ctx, natsstore.Config{
+		URL:        cfg.NATSURL,
+		DataDir:    cfg.DataDir,
+		InMemory:   cfg.DataDir == "" && cfg.NATSURL == "",
+		SyncAlways: cfg.SyncAlways,
+		Logger:     logger,
+		Replicas:   cfg.Replicas,
+		ListenAddr: cfg.NATSListen,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rivulet: opening storage: %w", err)
+	}
+	var backend store.Backend = st
+	if cfg.DiscardRecords {
+		logger.Warn("records are acknowledged and THROWN AWAY; for benchmarks only")
+		backend = discard.Wrap(st)
+	}
+	if len(rules) > 0 {
+		logger.Warn("fault injection is on", "rules", len(rules))
+	}
+	var limiter kinesis.Limiter // a nil *Limiter must not become a non-nil interface
+	if cfg.AWSLimits {
+		lim, err := newLimiter(ctx, st, logger)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("rivulet: limits: %w", err)
+		}
+		limiter = lim
+	}
+
+	svc := kinesis.New(backend, kinesis.Config{
+		CreateDelay:         immediate(cfg.CreateDelay),
+		DeleteDelay:         immediate(cfg.DeleteDelay),
+		ReshardDelay:        immediate(cfg.ReshardDelay),
+		ConsumerCreateDelay: immediate(cfg.ConsumerCreateDelay),
+		ConsumerDeleteDelay: immediate(cfg.ConsumerDeleteDelay),
+		AutoScale: kinesis.AutoScale{
+			SplitAfter: cfg.OnDemand.SplitAfter,
+			MergeAfter: cfg.OnDemand.MergeAfter,
+			HotRecords: float64(cfg.OnDemand.HotRecords),
+			HotBytes:   float64(cfg.OnDemand.HotBytes),
+		},
+		ShardLimit: cfg.ShardLimit,
+		Limits:     limiter,
+		Faults:     faults,
+		Logger:     logger,
+	})
+	handler := wire.New(svc.Operations(), wire.Options{Logger: logger})
+	admin := http.NewServeMux()
+	admin.Handle("/admin/faults", faults.Handler())
+	admin.Handle("/admin/limits", limits.Handler(asLimiter(limiter)))
+	hs, err := transport.New(transport.Config{
+		Addr:            cfg.Addr,
+		TLSAddr:         cfg.TLSAddr,
+		TLSCert:         cert,
+		Health:          storageHealth(st),
+		Admin:           admin,
+		Streaming:       handler.Streaming,
+		DisableFastPath: cfg.DisableHTTPFastPath,
+	}, handler, logger)
+	if err == nil {
+		err = hs.Start(ctx)
+	}
+	if err != nil {
+		svc.Close()
+		st.Close()
+		return nil, fmt.Errorf("rivulet: %w", err)
+	}
+	s := &Server{log: logger, st: st, svc: svc, http: hs, endpoint: "http://" + hs.Addr().String()}
+	if a := hs.TLSAddr(); a != nil {
+		s.tls = "https://" + a.String()
+	}
+	return s, nil
+}
+
+// Endpoint is the plain listener's URL, such as "http://127.0.0.1:40123":
+// the BaseEndpoint of an aws-sdk-go-v2 client.
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// TLSEndpoint is the TLS listener's URL, or "" without one.
+func (s *Server) TLSEndpoint() string { return s.tls }
+
+// NATSURL is the address of the embedded NATS for other processes, or ""
+// when it has no listener or the storage is external.
+func (s *Server) NATSURL() string { return s.st.ClientURL() }
+
+// Err delivers an error if a listener fails while serving.
+func (s *Server) Err() <-chan error { return s.http.Err() }
+
+// Shutdown stops accepting requests, waits for in-flight ones until ctx
+// ends, then closes storage, so that every acknowledged record is stored.
+// An error from ctx means requests were cut off; storage is closed all the
+// same. Later calls return the first call's result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop.Do(func() { s.result = s.shutdown(ctx) })
+	return s.result
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.log.Warn("in-flight requests did not finish in time", "err", err)
+	}
+	s.svc.Close()
+	if cerr := s.st.Close(); cerr != nil {
+		s.log.Error("closing storage failed", "err", cerr)
+		err = errors.Join(err, fmt.Errorf("rivulet: closing storage: %w", cerr))
+	}
+	return err
+}
+
+// closeTimeout bounds how long Close waits for in-flight requests.
+const closeTimeout = 10 * time.Second
+
+// Close is Shutdown with a 10-second drain.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+// immediate maps Config's "zero means immediately" to kinesis.Config,
+// where zero means the default and a negative value immediately.
+func immediate(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+func loadCert(cfg Config, logger *slog.Logger) (*tls.Certificate, error) {
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		c, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		return &c, nil
+	}
+	if cfg.DataDir == "" {
+		c, _, _, err := transport.SelfSignedCert(time.Now())
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("using a self-signed TLS certificate kept only in memory")
+		return &c, nil
+	}
+	// Kept in the data directory, so clients can trust it once.
+	c, created, err := transport.LoadOrCreateCert(cfg.DataDir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Info("created a self-signed TLS certificate",
+			"cert", filepath.Join(cfg.DataDir, transport.CertDir, transport.CertFileName),
+			"hosts", "localhost 127.0.0.1 ::1", "expires", c.Leaf.NotAfter.Format(time.DateOnly))
+	}
+	return &c, nil
+}
+
+// healthProbe names a stream nobody needs to have: reading it is a real
+// round trip to storage, and "not found" is a healthy answer.
+var healthProbe = store.StreamKey{
+	Account: kinesis.DefaultCaller.Account,
+	Region:  kinesis.DefaultCaller.Region,
+	Name:    "rivulet-health-probe",
+}
+
+func storageHealth(m store.Meta) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, _, err := m.Get(ctx, healthProbe)
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("storage: %w", err)
+	}
+}
+
+// newLimiter joins the peer registry, so processes sharing the storage
+// divide the limits; closing st stops the heartbeat.
+func newLimiter(ctx context.Context, st *natsstore.Store, logger *slog.Logger) (*limits.Limiter, error) {
+	peers, err := st.StartHeartbeat(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return limits.New(limits.Config{Peers: func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := peers.Count(ctx)
+		if err != nil {
+			logger.Warn("cannot count rivulet processes; keeping the last count", "err", err)
+			return 0
+		}
+		return n
+	}}), nil
+}
+
+func asLimiter(l kinesis.Limiter) *limits.Limiter {
+	lim, _ := l.(*limits.Limiter)
+	return lim
+}
