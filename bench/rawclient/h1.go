@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -323,7 +322,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request, body []byte) error {
 	if plainRequest(req, host, body) {
 		uri = req.URL.RequestURI()
 	}
-	if uri == "" || hasCTL(uri) { // req.Write's, or its error
+	if uri == "" || httpsyntax.ContainsCTL(uri) { // req.Write's, or its error
 		if body != nil {
 			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
@@ -340,26 +339,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request, body []byte) error {
 	bw.WriteString("\r\n")
 
 	// The other headers sorted by name, as Header.Write sends them.
-	var stack [16]string
-	keys := stack[:0]
-	for k := range req.Header {
-		switch k {
-		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
-			continue // req.Write leaves these out
-		}
-		if httpsyntax.IsToken(k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		for _, v := range req.Header[k] {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			writeFieldValue(bw, v)
-			bw.WriteString("\r\n")
-		}
-	}
+	httpsyntax.WriteFields(bw, req.Header, writtenByRequest)
 	bw.WriteString("\r\n")
 	if body != nil {
 		_, err := bw.Write(body)
@@ -370,6 +350,16 @@ func writeRequest(bw *bufio.Writer, req *http.Request, body []byte) error {
 		err = cerr
 	}
 	return err
+}
+
+// writtenByRequest reports the fields req.Write writes from req's own
+// fields or leaves out, whatever req.Header says.
+func writtenByRequest(name string) bool {
+	switch name {
+	case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+		return true
+	}
+	return false
 }
 
 // plainRequest reports whether writeRequest writes req itself.
@@ -390,46 +380,7 @@ func plainRequest(req *http.Request, host string, body []byte) bool {
 	}
 	// A host req.Write would rewrite (IDNA, an IPv6 zone, bytes it
 	// drops) is left to it.
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func hasCTL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
-}
-
-// writeFieldValue writes v as Header.Write does: line breaks turned into
-// spaces, outer white space trimmed.
-func writeFieldValue(bw *bufio.Writer, v string) {
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-	for len(v) > 0 && isSpace(v[0]) {
-		v = v[1:]
-	}
-	for len(v) > 0 && isSpace(v[len(v)-1]) {
-		v = v[:len(v)-1]
-	}
-	for {
-		i := 0
-		for i < len(v) && v[i] != '\r' && v[i] != '\n' {
-			i++
-		}
-		bw.WriteString(v[:i])
-		if i == len(v) {
-			return
-		}
-		bw.WriteByte(' ')
-		v = v[i+1:]
-	}
+	return httpsyntax.IsPlainHost(host)
 }
 
 // copyBody copies the n bytes of r to bw, read straight into bw's

@@ -3,7 +3,6 @@ package rawclient
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -301,16 +300,18 @@ func asciiEqualFold(s, t string) bool {
 	return true
 }
 
+// parseContentLength reads a response's length as ReadResponse does,
+// with its errors.
 func parseContentLength(v string) (int64, error) {
 	v = textproto.TrimString(v)
 	if v == "" {
 		return 0, fmt.Errorf("invalid empty Content-Length %q", v)
 	}
-	n, err := strconv.ParseUint(v, 10, 63)
-	if err != nil {
+	n, ok := httpsyntax.ParseContentLength(v)
+	if !ok {
 		return 0, fmt.Errorf("bad Content-Length %q", v)
 	}
-	return int64(n), nil
+	return n, nil
 }
 
 // appendLine appends br's next line, without its line end, to b, as
@@ -412,7 +413,7 @@ func checkField(kv []byte) bool {
 	if i <= 0 {
 		return false
 	}
-	if !validValue(kv[i+1:]) {
+	if !httpsyntax.ValidFieldValue(kv[i+1:]) {
 		return false
 	}
 	k := kv[:i]
@@ -436,29 +437,6 @@ func checkField(kv []byte) bool {
 		}
 		k[j] = c
 		upper = c == '-'
-	}
-	return true
-}
-
-// validValue reports whether v has no control bytes but tabs, as
-// textproto requires of a value; eight bytes at a time, as long values
-// (x-amz-id-2, Access-Control-Expose-Headers) come in every answer.
-func validValue(v []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for len(v) >= 8 {
-		w := binary.LittleEndian.Uint64(v)
-		below := (w - ' '*ones) &^ w & highs // some byte < 0x20
-		x := w ^ 0x7f*ones
-		del := (x - ones) &^ x & highs // some byte is 0x7f
-		if below|del != 0 {
-			break // the bytes decide (a tab is fine)
-		}
-		v = v[8:]
-	}
-	for _, c := range v {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
 	}
 	return true
 }

@@ -350,16 +350,3 @@ func TestWriteRequestLikeNetHTTP(t *testing.T) {
 type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, errors.New("broken body") }
-
-func TestValidValue(t *testing.T) {
-	for c := range 256 {
-		for _, at := range []int{0, 3, 8, 13} {
-			v := []byte(strings.Repeat("v", 16))
-			v[at] = byte(c)
-			want := c >= ' ' && c != 0x7f || c == '\t'
-			if got := validValue(v); got != want {
-				t.Errorf("byte %#x at %d: %v", c, at, got)
-			}
-		}
-	}
-}

@@ -8,6 +8,9 @@ type Operation struct {
 	Name     string
 	NewInput func() any
 	Call     func(ctx context.Context, in any) (any, error)
+	// Streaming marks an operation answered by an event stream written
+	// over time, which the transport must flush as it goes.
+	Streaming bool
 }
 
 // Op adapts a typed handler func(ctx, *In) (*Out, error) to an Operation.
@@ -23,6 +26,12 @@ func Op[I, O any](name string, f func(context.Context, *I) (*O, error)) Operatio
 			return out, nil
 		},
 	}
+}
+
+// streaming marks o as answered by an event stream.
+func streaming(o Operation) Operation {
+	o.Streaming = true
+	return o
 }
 
 // Caller is who a request acts for: the account and region namespace that

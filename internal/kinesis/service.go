@@ -166,7 +166,7 @@ func (s *Service) Operations() map[string]Operation {
 		Op("RegisterStreamConsumer", s.RegisterStreamConsumer),
 		Op("RemoveTagsFromStream", s.RemoveTagsFromStream),
 		Op("SplitShard", s.SplitShard),
-		Op("SubscribeToShard", s.SubscribeToShard),
+		streaming(Op("SubscribeToShard", s.SubscribeToShard)),
 		Op("TagResource", s.TagResource),
 		Op("UntagResource", s.UntagResource),
 		Op("UpdateMaxRecordSize", s.UpdateMaxRecordSize),

@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,13 +21,13 @@ import (
 )
 
 // h1Server answers the plain port's common request itself: an HTTP/1.1
-// POST / of a unary Kinesis operation with a Content-Length body. That is
+// POST / with a Content-Length body that does not stream. That is
 // nearly every request an SDK sends to an http:// endpoint, and for small
 // ones net/http's per-request machinery (a background read goroutine, a
 // cancelable context, header parsing through textproto, a chunk writer)
 // cost about a fifth of the server's CPU. Every other connection or
-// request, from the h2c preface to a chunked body, a GET /health or a
-// malformed head, is handed to net/http untouched, so that anything
+// request, from the h2c preface to a chunked body, a GET /health, a
+// streaming request or a malformed head, is handed to net/http untouched, so that anything
 // unusual gets net/http's full behaviour and answers.
 //
 // A connection is handed over only between requests, when nothing of the
@@ -41,6 +39,8 @@ type h1Server struct {
 	log         *slog.Logger
 	idleTimeout time.Duration
 	headTimeout time.Duration // from a request's first byte to its whole head
+	// streaming is Config.Streaming: true hands the request to net/http.
+	streaming func(http.Header) bool
 
 	// stopping mirrors draining for the request path, which reads it
 	// without the lock to mark its last answers Connection: close.
@@ -74,9 +74,9 @@ type h1Conn struct {
 	w      h1Response
 }
 
-func newH1Server(handler http.Handler, handoff *handoffListener, logger *slog.Logger, idleTimeout, headTimeout time.Duration) *h1Server {
+func newH1Server(handler http.Handler, handoff *handoffListener, logger *slog.Logger, idleTimeout, headTimeout time.Duration, streaming func(http.Header) bool) *h1Server {
 	return &h1Server{handler: handler, handoff: handoff, log: logger, idleTimeout: idleTimeout, headTimeout: headTimeout,
-		conns: map[*h1Conn]struct{}{}}
+		streaming: streaming, conns: map[*h1Conn]struct{}{}}
 }
 
 // serve accepts connections on ln until it is closed.
@@ -248,6 +248,11 @@ func (c *h1Conn) readHead() (h reqHead, ok bool) {
 			}
 			h, ok = parseHead(buf[:n])
 			if !ok {
+				return h, false
+			}
+			// Streams need net/http's flushing as it writes and its
+			// watch for the client going away.
+			if c.s.streaming != nil && c.s.streaming(h.header) {
 				return h, false
 			}
 			h.size = n
@@ -429,6 +434,8 @@ func (w *h1Response) WriteHeader(code int) {
 		return // no handler here sends informational answers
 	}
 	w.wroteHeader, w.status = true, code
+	// As net/http's server reads a handler's length (a sign allowed),
+	// which is not a request's Content-Length rule.
 	if v := w.header.Get("Content-Length"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 			w.declared = n
@@ -535,36 +542,8 @@ func (w *h1Response) writeHead(start []byte) {
 	if _, ok := w.header["Content-Type"]; !ok && len(start) > 0 && bodyAllowed(w.status) {
 		w.header["Content-Type"] = []string{http.DetectContentType(start)}
 	}
-	var stack [16]string
-	keys := stack[:0]
-	for k, vs := range w.header {
-		if len(vs) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !httpsyntax.IsToken(k) {
-			continue // net/http drops these too
-		}
-		for _, v := range w.header[k] {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			writeFieldValue(bw, v)
-			bw.WriteString("\r\n")
-		}
-	}
+	httpsyntax.WriteFields(bw, w.header, nil)
 	bw.WriteString("\r\n")
-}
-
-// writeFieldValue writes v with line breaks turned into spaces and outer
-// white space trimmed, as net/http's Header.Write does.
-func writeFieldValue(bw *bufio.Writer, v string) {
-	v = strings.TrimSpace(v)
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-	}
-	bw.WriteString(v)
 }
 
 func bodyAllowed(status int) bool {

@@ -17,14 +17,20 @@ import (
 )
 
 // writerHandler answers with the type of its ResponseWriter, which tells
-// the fast path (*server.h1Response) from net/http's (*http.response).
+// the fast path (*transport.h1Response) from net/http's (*http.response).
 var writerHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprintf(w, "%T %s %s %s %d %q", w, r.Method, r.URL.Path, r.Proto, r.ContentLength, b)
 })
 
-const fastWriter, netWriter = "*server.h1Response", "*http.response"
+const fastWriter, netWriter = "*transport.h1Response", "*http.response"
+
+// subscribeStreams is Config.Streaming as the wire adapter answers it for
+// Kinesis.
+func subscribeStreams(h http.Header) bool {
+	return h.Get("X-Amz-Target") == "Kinesis_20131202.SubscribeToShard"
+}
 
 // rawConn is a client connection that writes bytes as given.
 type rawConn struct {
@@ -69,9 +75,10 @@ func (c *rawConn) read() (*http.Response, string) {
 	return resp, string(b)
 }
 
-// closed reports whether the server closed the connection.
+// closed reports whether the server closed the connection. Every caller
+// expects it closed: the deadline only turns a hang into a failure.
 func (c *rawConn) closed() bool {
-	c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	_, err := c.br.ReadByte()
 	return err == io.EOF
 }
@@ -82,7 +89,7 @@ func post(body string, extra ...string) string {
 }
 
 func TestH1FastPathAndHandOff(t *testing.T) {
-	s := start(t, Config{}, writerHandler)
+	s := start(t, Config{Streaming: subscribeStreams}, writerHandler)
 	addr := s.Addr().String()
 	for _, tc := range []struct {
 		name, req, writer string
@@ -277,6 +284,7 @@ func TestH1MatchesNetHTTP(t *testing.T) {
 			w.Header().Add("X-M", "b")
 			w.Header().Add("X-M", "a ")
 			w.Header().Set("X-N", "line\r\nbreak")
+			w.Header().Set("X-U", "\u00a0kept\u00a0") // not ASCII white space
 			w.Header().Set("Date", "Mon, 02 Jan 2006 15:04:05 GMT")
 		},
 		"flushed": func(w http.ResponseWriter, r *http.Request) {
@@ -348,14 +356,13 @@ func TestH1ShutdownClosesIdle(t *testing.T) {
 	c := dialRaw(t, s.Addr().String())
 	c.send(post("{}"))
 	c.read()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// The client never closes the connection and the idle timeout is two
+	// minutes: a Shutdown that waited for it would end with its context's
+	// error. The minute only bounds a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	began := time.Now()
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(began); d > time.Second {
-		t.Errorf("Shutdown took %v with only an idle connection", d)
 	}
 	if !c.closed() {
 		t.Error("idle connection open after Shutdown")
@@ -402,16 +409,14 @@ func FuzzParseHead(f *testing.F) {
 // TestH1HeadTimeout: a head that stops arriving is cut off after
 // ReadHeaderTimeout, not after the idle timeout.
 func TestH1HeadTimeout(t *testing.T) {
-	s := start(t, Config{ReadHeaderTimeout: 100 * time.Millisecond}, writerHandler)
+	s := start(t, Config{ReadHeaderTimeout: 100 * time.Millisecond, IdleTimeout: time.Hour}, writerHandler)
 	c := dialRaw(t, s.Addr().String())
 	c.send("POST / HTTP/1.1\r\nHost: h\r\n")
-	began := time.Now()
-	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Closed before this read gives up, a minute on, it was not closed by
+	// the hour's idle timeout.
+	c.nc.SetReadDeadline(time.Now().Add(time.Minute))
 	if _, err := io.ReadAll(c.br); err != nil {
 		t.Fatalf("connection not closed: %v", err)
-	}
-	if d := time.Since(began); d > 3*time.Second {
-		t.Errorf("closed after %v", d)
 	}
 }
 

@@ -47,9 +47,9 @@ const fastRequestLine = "POST / HTTP/1.1\r\n"
 
 // parseHead parses a complete head whose lines all end in CRLF. ok is
 // false for anything but the one shape served on the fast path (a POST of
-// "/" over HTTP/1.1 with at most a Content-Length body, to a unary
-// operation) and for anything net/http would refuse or treat specially:
-// those requests are net/http's.
+// "/" over HTTP/1.1 with at most a Content-Length body) and for anything
+// net/http would refuse or treat specially: those requests are net/http's.
+// Whether the request streams is for Config.Streaming to say.
 func parseHead(b []byte) (h reqHead, ok bool) {
 	if !bytes.HasPrefix(b, []byte(fastRequestLine)) {
 		return h, false
@@ -67,20 +67,22 @@ func parseHead(b []byte) (h reqHead, ok bool) {
 			return h, false // also a folded line, which starts with white space
 		}
 		value := trimOWS(line[colon+1:])
-		if !validFieldValue(value) {
+		if !httpsyntax.ValidFieldValue(value) {
 			return h, false
 		}
 		key := http.CanonicalHeaderKey(line[:colon])
 		switch key {
 		case "Host":
-			if hasHost || !validHost(value) {
+			if hasHost || !httpsyntax.IsPlainHost(value) {
 				return h, false
 			}
 			hasHost, h.host = true, value
 			continue
 		case "Content-Length":
-			n, good := parseLength(value)
-			if hasLength || !good {
+			// Past 15 digits (a petabyte) net/http answers, as it always
+			// has: no body the handler takes comes near.
+			n, good := httpsyntax.ParseContentLength(value)
+			if hasLength || !good || len(value) > 15 {
 				return h, false
 			}
 			hasLength, h.contentLength = true, n
@@ -94,12 +96,6 @@ func parseHead(b []byte) (h reqHead, ok bool) {
 				case "upgrade":
 					return h, false
 				}
-			}
-		case "X-Amz-Target":
-			// Event streams need net/http's flushing and its watch for
-			// the client going away.
-			if strings.HasSuffix(value, ".SubscribeToShard") {
-				return h, false
 			}
 		}
 		vals[i] = value
@@ -115,23 +111,6 @@ func parseHead(b []byte) (h reqHead, ok bool) {
 	return h, true
 }
 
-// parseLength parses a Content-Length: decimal digits only, and small
-// enough that no overflow is possible.
-func parseLength(v string) (int64, bool) {
-	if v == "" || len(v) > 15 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
 func trimOWS(s string) string {
 	for s != "" && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
@@ -140,32 +119,4 @@ func trimOWS(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// validFieldValue refuses control characters other than tab.
-func validFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// validHost accepts the host[:port] forms clients send: names, IPv4 and
-// bracketed IPv6 addresses. Anything else is left to net/http's own check.
-func validHost(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -1,10 +1,10 @@
-// Package server is rivulet's HTTP transport: one plain port serving
+// Package transport is rivulet's HTTP transport: one plain port serving
 // HTTP/1.1 and cleartext HTTP/2 with prior knowledge (what the JS SDK v3
 // sends to http:// endpoints), an optional TLS port negotiating h2 or
 // HTTP/1.1 by ALPN, a health route, and a shutdown that drains in-flight
 // requests before the caller closes storage. The plain port's common
-// HTTP/1.1 request is answered by a small server of its own (h1.go);
-// net/http has everything else.
+// HTTP/1.1 request is answered by a small server of its own (h1.go),
+// unless Config.DisableFastPath; net/http has everything else.
 package transport
 
 import (
@@ -44,6 +44,15 @@ type Config struct {
 	// IdleTimeout closes keep-alive connections idle this long. Default
 	// 2m.
 	IdleTimeout time.Duration
+	// Streaming reports whether a request, by its header (Host left
+	// out, as net/http gives it), is answered by a stream written over
+	// time. The plain port's fast path hands such requests to net/http,
+	// which flushes as the handler writes and notices a client that goes
+	// away. It must not modify the header. Nil means nothing streams.
+	Streaming func(h http.Header) bool
+	// DisableFastPath serves every plain-port connection with net/http
+	// alone, to compare the two or to rule the fast path out.
+	DisableFastPath bool
 }
 
 const (
@@ -60,7 +69,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	hs      *http.Server
-	fast    *h1Server // the plain port's HTTP/1.1 requests
+	fast    *h1Server // the plain port's HTTP/1.1 requests; nil with DisableFastPath
 	handler http.Handler
 
 	inFlight atomic.Int64
@@ -151,10 +160,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.addr = ln.Addr()
-	handoff := newHandoffListener(ln.Addr())
-	s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout, s.cfg.ReadHeaderTimeout)
-	s.serve(func() error { return s.fast.serve(ln) })
-	s.serve(func() error { return s.hs.Serve(handoff) })
+	if s.cfg.DisableFastPath {
+		s.serve(func() error { return s.hs.Serve(ln) })
+	} else {
+		handoff := newHandoffListener(ln.Addr())
+		s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout, s.cfg.ReadHeaderTimeout, s.cfg.Streaming)
+		s.serve(func() error { return s.fast.serve(ln) })
+		s.serve(func() error { return s.hs.Serve(handoff) })
+	}
 	if tln != nil {
 		s.tlsAddr = tln.Addr()
 		// ServeTLS adds h2 and http/1.1 to the ALPN list.

@@ -49,8 +49,8 @@ type Options struct {
 }
 
 // Responder is an operation output that writes its own HTTP response, for
-// example SubscribeToShard's event stream. The adapter has already decoded
-// the input and set x-amzn-RequestId.
+// example an event stream. The adapter has already decoded the input and
+// set x-amzn-RequestId.
 type Responder interface {
 	Respond(w http.ResponseWriter, r *http.Request)
 }
@@ -78,6 +78,16 @@ func New(ops map[string]kinesis.Operation, o Options) *Handler {
 		h.maxBody = DefaultMaxBodyBytes
 	}
 	return h
+}
+
+// Streaming reports whether a request with header hdr would run an
+// operation declared kinesis.Operation.Streaming: its answer is an event
+// stream, which needs a transport that flushes as it writes. It reads
+// X-Amz-Target as ServeHTTP does; it is transport.Config.Streaming.
+func (h *Handler) Streaming(hdr http.Header) bool {
+	svc, name := splitTarget(hdr.Get("X-Amz-Target"))
+	op, ok := h.ops[name]
+	return ok && svc == TargetPrefix && op.Streaming
 }
 
 // Request ids come from a buffered pool of crypto/rand bytes, not one read

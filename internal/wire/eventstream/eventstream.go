@@ -1,7 +1,7 @@
 // Package eventstream writes AWS event-stream responses
-// (application/vnd.amazon.eventstream), the framing SubscribeToShard
-// answers with: each message is a binary frame with typed headers and a
-// payload, here JSON or CBOR in the content type of the request.
+// (application/vnd.amazon.eventstream), the framing of Kinesis's
+// streaming operations: each message is a binary frame with typed headers
+// and a payload, here JSON or CBOR in the content type of the request.
 package eventstream
 
 import (
