@@ -3,6 +3,7 @@ package kinesis
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math/big"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/rivulet/rivulet/api"
 	"github.com/rivulet/rivulet/internal/domain/seqnum"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/memstore"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
 	"go.uber.org/goleak"
 )
@@ -32,7 +34,25 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// storeFlag picks the tests' backend: memstore needs no JetStream and
+// is the default; -store=nats runs the same tests on natsstore.
+var storeFlag = flag.String("store", "mem", "backend of the tests: mem or nats")
+
 func openBackend(t *testing.T) store.Backend {
+	t.Helper()
+	switch *storeFlag {
+	case "nats":
+		return openNATS(t)
+	case "mem":
+	default:
+		t.Fatalf("-store=%s: want mem or nats", *storeFlag)
+	}
+	be := memstore.New(memstore.Config{})
+	t.Cleanup(func() { be.Close() })
+	return be
+}
+
+func openNATS(t *testing.T) store.Backend {
 	t.Helper()
 	be, err := natsstore.Open(context.Background(), natsstore.Config{InMemory: true, DataDir: t.TempDir()})
 	if err != nil {

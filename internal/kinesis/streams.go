@@ -74,7 +74,17 @@ func (s *Service) CreateStream(ctx context.Context, in *api.CreateStreamInput) (
 			return &api.CreateStreamOutput{}, nil
 		}
 		if !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrConflict) {
-			s.dropLogs(ctx, st)
+			// The write may have landed with only its reply lost; the logs
+			// of a stored stream must stay, so look before dropping them.
+			got, _, gerr := s.be.Get(context.WithoutCancel(ctx), k)
+			switch {
+			case gerr == nil && got.ID == st.ID:
+				return &api.CreateStreamOutput{}, nil
+			case gerr == nil || errors.Is(gerr, store.ErrNotFound):
+				s.dropLogs(ctx, st)
+			default:
+				s.log.Warn("create stream: outcome unknown, keeping its logs", "stream", k.Name, "err", err, "check", gerr)
+			}
 			return nil, err
 		}
 		// Exists, unless its deletion is due: load reaps it, then retry.

@@ -207,7 +207,8 @@ type Log interface {
 	// DeleteShard removes a shard's log and its data.
 	DeleteShard(ctx context.Context, ref ShardRef) error
 	// CloseShard makes the shard's log refuse every later append, from any
-	// process, and returns the sequence of its last message. Messages stay
+	// process, with ErrNotFound (the writer re-reads the shard map and
+	// routes to a child), and returns the sequence of its last message. Messages stay
 	// readable until retention removes them. Closing twice is not an error.
 	CloseShard(ctx context.Context, ref ShardRef) (lastSeq uint64, err error)
 	// SetRetention changes how long a shard's messages are kept.

@@ -17,8 +17,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/rivulet/rivulet/internal/store/batch"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/batch"
 	"github.com/rivulet/rivulet/internal/store/storetest"
 )
 
@@ -94,10 +94,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Open took %v", d)
-	}
-	t.Logf("embedded Open took %v", time.Since(start))
+	t.Logf("embedded Open took %v", time.Since(start)) // for the record, not a bound
 	if jc := s1.Server().JetStreamConfig(); jc == nil || !jc.SyncAlways || jc.StoreDir != filepath.Join(dir, "jetstream") {
 		t.Fatalf("server JetStream config %+v: want sync_always under DataDir/jetstream", jc)
 	}
@@ -196,7 +193,7 @@ func TestFlusherExitsWhenIdle(t *testing.T) {
 	if _, err := s.Append(ctx, ref, []store.Entry{{PartitionKey: "k"}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(flusherIdle + 3*time.Second)
+	deadline := time.Now().Add(flusherIdle + time.Minute) // only a hang reaches it
 	for {
 		s.mu.Lock()
 		n := len(s.queues)
@@ -484,24 +481,43 @@ func TestCachedFollowsWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mk, err := metaKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pin makes a's cached entry outlive the test, so that only the watch
+	// can replace it: the cache's time limit never runs out.
+	pin := func() {
+		t.Helper()
+		a.cache.mu.Lock()
+		defer a.cache.mu.Unlock()
+		e, ok := a.cache.entries[mk]
+		if !ok {
+			t.Fatal("Cached keeps no entry: is the watch running?")
+		}
+		e.fetched = time.Now().Add(time.Hour)
+		a.cache.entries[mk] = e
+	}
 	if _, _, err := a.Cached(ctx, k); err != nil {
 		t.Fatal(err)
 	}
+	pin()
 	for i := range 20 {
 		status := fmt.Sprint("S", i)
 		if rev, err = b.Put(ctx, &store.Stream{Key: k, ID: "one", Status: status}, rev); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
+		deadline := time.Now().Add(time.Minute) // only a hang reaches it
 		for {
 			st, _, err := a.Cached(ctx, k)
 			if err == nil && st.Status == status {
 				break
 			}
-			if time.Since(start) > cacheTTL/2 {
-				t.Fatalf("update %d not seen after %v: %+v %v", i, time.Since(start), st, err)
+			if time.Now().After(deadline) {
+				t.Fatalf("update %d never seen: %+v %v", i, st, err)
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
+		pin()
 	}
 }
