@@ -35,7 +35,12 @@ func start(b *testing.B) *env { return startWith(b, false) }
 // (records acknowledged and dropped) for the ceiling.
 func startWith(b *testing.B, discarding bool) *env {
 	b.Helper()
-	url := startServer(b, rivulet.Config{DataDir: b.TempDir(), DiscardRecords: discarding})
+	return startConfig(b, rivulet.Config{DataDir: b.TempDir(), DiscardRecords: discarding})
+}
+
+func startConfig(b *testing.B, cfg rivulet.Config) *env {
+	b.Helper()
+	url := startServer(b, cfg)
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	return &env{url: url, client: &http.Client{Transport: tr}}
 }
@@ -118,19 +123,28 @@ func benchPutRecords(b *testing.B, e *env) {
 
 // BenchmarkPutRecord: single 100-byte records from 32 callers per core.
 func BenchmarkPutRecord(b *testing.B) {
-	e := start(b)
-	e.createStream(b, "put1", 4)
-	data := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{'y'}, 100))
-	b.SetParallelism(32)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			i++
-			e.call(b, "PutRecord", fmt.Appendf(nil, `{"StreamName":"put1","PartitionKey":"k%d","Data":%q}`, i, data))
-		}
-	})
-	reportRecords(b, 1)
+	// The same calls through the plain port's HTTP/1.1 fast path and, as
+	// with --http-fast-path=false, through net/http alone.
+	for _, tc := range []struct {
+		name    string
+		netHTTP bool
+	}{{"fast-path", false}, {"net-http", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := startConfig(b, rivulet.Config{DataDir: b.TempDir(), DisableHTTPFastPath: tc.netHTTP})
+			e.createStream(b, "put1", 4)
+			data := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{'y'}, 100))
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i++
+					e.call(b, "PutRecord", fmt.Appendf(nil, `{"StreamName":"put1","PartitionKey":"k%d","Data":%q}`, i, data))
+				}
+			})
+			reportRecords(b, 1)
+		})
+	}
 }
 
 // BenchmarkGetRecords reads 1 KiB records 10000 at a time from one shard,

@@ -137,13 +137,13 @@ func TestH1EarlyCloseDropsConnection(t *testing.T) {
 	}
 }
 
-// Cancelling or timing out a call that waits for its answer ends it at
-// once with the context's error, and the connection is not reused.
+// Cancelling or timing out a call that waits for its answer ends it with
+// the context's error, and the connection is not reused. /slow answers
+// only when the test ends, so nothing but the context can end these calls.
 func TestH1Cancel(t *testing.T) {
 	srv, conns, tr := slowServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	began := time.Now()
 	if _, err := post(t, ctx, tr, srv.URL+"/slow", "b"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timed-out call: %v", err)
 	}
@@ -151,9 +151,6 @@ func TestH1Cancel(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel2)
 	if _, err := post(t, ctx2, tr, srv.URL+"/slow", "b"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled call: %v", err)
-	}
-	if took := time.Since(began); took > 2*time.Second {
-		t.Fatalf("took %v", took)
 	}
 	if got, err := post(t, context.Background(), tr, srv.URL, "after"); err != nil || got != "after" {
 		t.Fatalf("after: %q %v", got, err)
@@ -326,12 +323,9 @@ func TestH1Deadline(t *testing.T) {
 	if got, err := call("/", time.Time{}); err != nil || got != "body" {
 		t.Fatalf("after the deadline passed: %q %v", got, err)
 	}
-	began := time.Now()
+	// /slow answers only when the test ends: only the deadline ends this.
 	if _, err := call("/slow", time.Now().Add(50*time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("timed-out call: %v", err)
-	}
-	if took := time.Since(began); took > time.Second {
-		t.Fatalf("took %v", took)
 	}
 	if got, err := call("/", time.Now().Add(time.Minute)); err != nil || got != "body" {
 		t.Fatalf("after: %q %v", got, err)
@@ -442,7 +436,8 @@ func TestH1ClosedConnectionUnwatches(t *testing.T) {
 	if n := conns.Load(); n != 20 {
 		t.Fatalf("%d connections", n)
 	}
-	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before+2; time.Sleep(10 * time.Millisecond) {
+	// A watch left behind never ends: the bound only limits the wait.
+	for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > before+2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines, %d before: watches left behind", runtime.NumGoroutine(), before)
 		}

@@ -36,10 +36,10 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/api"
-	"github.com/rivulet/rivulet/internal/wire/eventstream"
 	"github.com/rivulet/rivulet/internal/domain/iterator"
 	"github.com/rivulet/rivulet/internal/domain/seqnum"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/wire/eventstream"
 )
 
 const (
@@ -507,14 +507,11 @@ func newTokenBucket(rate float64) *tokenBucket {
 
 // take charges n bytes, waiting as long as the bucket is in debt.
 func (b *tokenBucket) take(ctx context.Context, stop <-chan struct{}, n int) error {
-	now := time.Now()
-	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	b.tokens -= float64(n)
-	if b.tokens >= 0 {
+	wait := b.charge(time.Now(), n)
+	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(time.Duration(-b.tokens / b.rate * float64(time.Second)))
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -524,6 +521,18 @@ func (b *tokenBucket) take(ctx context.Context, stop <-chan struct{}, n int) err
 	case <-t.C:
 		return nil
 	}
+}
+
+// charge refills the bucket for the time up to now, charges n bytes and
+// returns how long the debt takes to repay: 0 for none.
+func (b *tokenBucket) charge(now time.Time, n int) time.Duration {
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens -= float64(n)
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
 }
 
 // readResult is one read of a shard from a position.

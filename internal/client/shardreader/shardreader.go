@@ -272,18 +272,18 @@ func (r *reader) readShard(ctx context.Context, sh *shard, from Position) error 
 		pause     time.Duration
 	)
 	for {
-		wait := max(pause, interval-time.Since(lastCall))
+		wait := max(pause, interval-now().Sub(lastCall))
 		if err := sleep(ctx, wait); err != nil {
 			return nil
 		}
-		lastCall = time.Now()
+		lastCall = now()
 		in := &kinesis.GetRecordsInput{ShardIterator: aws.String(it)}
 		if r.cfg.Limit > 0 {
 			in.Limit = aws.Int32(r.cfg.Limit)
 		}
 		out, err := r.api.GetRecords(ctx, in)
 		if r.cfg.OnGetRecords != nil {
-			r.cfg.OnGetRecords(sh.id, time.Since(lastCall), err)
+			r.cfg.OnGetRecords(sh.id, now().Sub(lastCall), err)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -332,9 +332,9 @@ func (r *reader) readShard(ctx context.Context, sh *shard, from Position) error 
 			pause = r.cfg.IdleWait
 			if aws.ToInt64(out.MillisBehindLatest) == 0 && !r.cfg.Follow && r.endingSeq(sh) == "" {
 				if idleSince.IsZero() {
-					idleSince = time.Now()
+					idleSince = now()
 				}
-				if r.cfg.StopAtTip == nil || r.cfg.StopAtTip(sh.id, time.Since(idleSince)) {
+				if r.cfg.StopAtTip == nil || r.cfg.StopAtTip(sh.id, now().Sub(idleSince)) {
 					return nil
 				}
 			}
@@ -571,7 +571,10 @@ func (r *reader) children(ctx context.Context, shardID string, given []types.Chi
 	return out, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// now and sleep are the reader's clock; tests replace them.
+var now = time.Now
+
+var sleep = func(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -307,8 +307,41 @@ func testReadRecovers(t *testing.T, neverEnd bool) {
 	}
 }
 
-// A shard at its tip is polled again while StopAtTip says so.
+// fakeClock gives the reader a clock of its own for the rest of the test:
+// time moves only by the reader's sleeps, which return at once. waits
+// lists the sleeps asked for, in order, leaving out those of no time.
+func fakeClock(t *testing.T) (waits func() []time.Duration) {
+	t.Helper()
+	var mu sync.Mutex
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var asked []time.Duration
+	realNow, realSleep := now, sleep
+	t.Cleanup(func() { now, sleep = realNow, realSleep })
+	now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return at
+	}
+	sleep = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if d > 0 {
+			asked = append(asked, d)
+			at = at.Add(d)
+		}
+		return ctx.Err()
+	}
+	return func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Duration(nil), asked...)
+	}
+}
+
+// A shard at its tip is polled again while StopAtTip says so, and told
+// how long it has been at its tip.
 func TestStopAtTip(t *testing.T) {
+	fakeClock(t)
 	f := &fakeAPI{}
 	f.getCalls.Store(1) // no throttle
 	var idles []time.Duration
@@ -320,21 +353,27 @@ func TestStopAtTip(t *testing.T) {
 			idles = append(idles, idle)
 			return len(idles) == 3
 		}}, func([]Record) error { return nil })
-	if err != nil || len(idles) != 3 || idles[0] > 5*time.Millisecond || idles[2] < 10*time.Millisecond {
-		t.Fatalf("%v, idles %v", err, idles)
+	// At the tip at once, then after one IdleWait, then after two.
+	if err != nil || fmt.Sprint(idles) != "[0s 5ms 10ms]" {
+		t.Fatalf("%v, idles %v; want [0s 5ms 10ms]", err, idles)
 	}
 }
 
 func TestCallsPerSecond(t *testing.T) {
+	waits := fakeClock(t)
 	f := &fakeAPI{}
 	f.getCalls.Store(1)
-	began := time.Now()
-	// p: TRIM_HORIZON, expired, after; c: first, tip = 5 calls, 4 gaps at 10/s.
+	// p: TRIM_HORIZON, expired, after; c: first, tip = 5 calls. The first
+	// call on a shard goes at once, each later one 1/10 s after the one
+	// before it on that shard: 3 waits, as no time passes but the waits.
 	if err := Read(context.Background(), f, Config{Stream: "s", CallsPerSecond: 10, IdleWait: time.Millisecond}, func([]Record) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(began); took < 250*time.Millisecond {
-		t.Fatalf("5 calls on 2 shards at 10/s took %v", took)
+	if n := f.getCalls.Load() - 1; n != 5 {
+		t.Fatalf("%d GetRecords calls, want 5", n)
+	}
+	if got := fmt.Sprint(waits()); got != "[100ms 100ms 100ms]" {
+		t.Fatalf("waits %s before 5 calls on 2 shards at 10/s; want [100ms 100ms 100ms]", got)
 	}
 }
 

@@ -398,7 +398,7 @@ func (s *state) message(account, stream string) string {
 	return "Injected " + s.Error + "."
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+var sleep = func(ctx context.Context, d time.Duration) error { // a variable for tests
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

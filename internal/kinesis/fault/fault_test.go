@@ -202,42 +202,79 @@ func TestFirstErrorWins(t *testing.T) {
 	}
 }
 
+// recordSleeps makes Before's sleeps return at once for the rest of the
+// test, and lists the durations asked for.
+func recordSleeps(t *testing.T) *[]time.Duration {
+	t.Helper()
+	var asked []time.Duration
+	orig := sleep
+	t.Cleanup(func() { sleep = orig })
+	sleep = func(ctx context.Context, d time.Duration) error {
+		asked = append(asked, d)
+		return ctx.Err()
+	}
+	return &asked
+}
+
 func TestLatency(t *testing.T) {
+	slept := recordSleeps(t)
 	f := mustNew(t,
 		Rule{Op: "GetRecords", Latency: 30 * time.Millisecond},
 		Rule{Stream: "s", Latency: 20 * time.Millisecond},
 	)
-	start := time.Now()
 	if err := f.Before(ctx, "GetRecords", "s"); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < 50*time.Millisecond {
-		t.Errorf("took %v, want at least 50ms (latencies add up)", d)
+	if !reflect.DeepEqual(*slept, []time.Duration{50 * time.Millisecond}) {
+		t.Errorf("slept %v, want [50ms] (latencies add up)", *slept)
 	}
-	start = time.Now()
-	f.Before(ctx, "PutRecord", "other")
-	if d := time.Since(start); d > 20*time.Millisecond {
-		t.Errorf("a call no rule matches took %v", d)
+	*slept = nil
+	if err := f.Before(ctx, "PutRecord", "other"); err != nil || len(*slept) != 0 {
+		t.Errorf("a call no rule matches: %v, slept %v", err, *slept)
 	}
 	// Latency then the error.
 	f = mustNew(t, Rule{Latency: 20 * time.Millisecond, Error: "InternalFailure"})
-	start = time.Now()
-	if err := f.Before(ctx, "PutRecord", "s"); !errors.Is(err, kinesis.ErrInternal) || time.Since(start) < 20*time.Millisecond {
-		t.Errorf("got %v after %v", err, time.Since(start))
+	if err := f.Before(ctx, "PutRecord", "s"); !errors.Is(err, kinesis.ErrInternal) || !reflect.DeepEqual(*slept, []time.Duration{20 * time.Millisecond}) {
+		t.Errorf("got %v after sleeping %v, want InternalFailure after [20ms]", err, *slept)
 	}
 }
 
+// A latency holds the call until its context ends, which cuts it short.
 func TestLatencyCancel(t *testing.T) {
-	f := mustNew(t, Rule{Latency: time.Minute, Error: "InternalFailure"})
-	c, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err := f.Before(c, "PutRecord", "s")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("got %v, want the context's error", err)
+	orig := sleep
+	t.Cleanup(func() { sleep = orig })
+	sleeping := make(chan time.Duration, 1)
+	sleep = func(ctx context.Context, d time.Duration) error {
+		sleeping <- d
+		return orig(ctx, d)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("cancel took %v", d)
+	f := mustNew(t, Rule{Latency: MaxLatency, Error: "InternalFailure"})
+	c, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.Before(c, "PutRecord", "s") }()
+	select {
+	case d := <-sleeping:
+		if d != MaxLatency {
+			t.Fatalf("sleeping %v, want %v", d, MaxLatency)
+		}
+	case err := <-done:
+		t.Fatalf("Before returned %v without sleeping", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Before returned %v during its latency", err)
+	default:
+	}
+	cancel()
+	// Only a hang reaches this bound: the latency is ten minutes.
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want the context's error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Before still sleeping a minute after its context was cancelled")
 	}
 }
 
