@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/bench/loadgen"
 	"github.com/rivulet/rivulet/bench/rawclient"
+	"github.com/rivulet/rivulet/internal/client"
 )
 
 func init() {

@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/rivulet/rivulet/internal/store/batch"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/batch"
 )
 
 // Group commit. Each shard that is being written has a queue and one

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/rivulet/rivulet/internal/store/batch"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/batch"
 )
 
 // shardNames returns the JetStream stream and subject of a shard's log.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -53,7 +54,17 @@ func (s *Store) watchSubject(ctx context.Context, subj string) (<-chan struct{},
 		return nil, nil, store.ErrClosed
 	}
 	ch := make(chan struct{}, 1)
+	// A callback nats.go has already dispatched may run after Unsubscribe
+	// returns; the flag, under the lock, keeps it from signalling after
+	// stop, as the contract promises.
+	var mu sync.Mutex
+	stopped := false
 	sub, err := s.nc.Subscribe(subj, func(*nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
 		select {
 		case ch <- struct{}{}:
 		default:
@@ -62,7 +73,12 @@ func (s *Store) watchSubject(ctx context.Context, subj string) (<-chan struct{},
 	if err != nil {
 		return nil, nil, fmt.Errorf("natsstore: watch %s: %w", subj, err)
 	}
-	stop := func() { _ = sub.Unsubscribe() }
+	stop := func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		_ = sub.Unsubscribe()
+	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if err := s.nc.FlushWithContext(ctx); err != nil {
