@@ -7,6 +7,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
 	github.com/aws/aws-sdk-go-v2/service/kinesis v1.56.11
 	github.com/rivulet/rivulet v0.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -8,9 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"go.uber.org/goleak"
 
 	"github.com/rivulet/rivulet"
 )
+
+// TestMain checks that Close leaves nothing of the server running.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // newStream starts Rivulet for this test and makes a stream on it.
 func newStream(t *testing.T, name string, shards int32) *Orders {
