@@ -74,6 +74,19 @@ type Config struct {
 	// They can be changed later on /admin/faults.
 	Faults string
 
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request head; zero means 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadBodyTimeout plus the body's length at ReadBodyMinRate bytes a
+	// second bounds reading a request body (docs/OPERATIONS.md). Zero
+	// means 30s and 64 KiB/s; a negative ReadBodyTimeout means no limit,
+	// a negative ReadBodyMinRate no allowance by length.
+	ReadBodyTimeout time.Duration
+	ReadBodyMinRate int64
+	// MaxConnections caps the open connections on each listener; more
+	// are refused. Zero means 10000, negative no cap.
+	MaxConnections int
+
 	// DisableHTTPFastPath hands every request to net/http instead of
 	// answering plain HTTP/1.1 requests with Rivulet's own small server.
 	DisableHTTPFastPath bool
@@ -189,6 +202,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Admin:           admin,
 		Streaming:       handler.Streaming,
 		DisableFastPath: cfg.DisableHTTPFastPath,
+
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadBodyTimeout:   cfg.ReadBodyTimeout,
+		ReadBodyMinRate:   cfg.ReadBodyMinRate,
+		MaxConnections:    cfg.MaxConnections,
 	}, handler, logger)
 	if err == nil {
 		err = hs.Start(ctx)

@@ -154,12 +154,25 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 		AWSLimits:           cfg.Limits == config.LimitsAWS,
 		Faults:              cfg.Faults,
 		DisableHTTPFastPath: !cfg.HTTPFastPath,
+		ReadHeaderTimeout:   cfg.ReadHeaderTimeout,
+		ReadBodyTimeout:     offIfZero(cfg.ReadBodyTimeout),
+		ReadBodyMinRate:     offIfZero(cfg.ReadBodyMinRate),
+		MaxConnections:      offIfZero(cfg.MaxConnections),
 		Logger:              logger,
 	}
 	if cfg.InMemory {
 		rc.DataDir = ""
 	}
 	return rc
+}
+
+// offIfZero maps a flag's "0 for none" onto rivulet.Config, where zero
+// is the default and a negative value none.
+func offIfZero[T int | int64 | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {

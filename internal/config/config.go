@@ -107,7 +107,15 @@ type Config struct {
 	// ShutdownTimeout bounds how long shutdown waits for in-flight
 	// requests.
 	ShutdownTimeout time.Duration
-	LogLevel        slog.Level
+	// ReadHeaderTimeout bounds reading a request head.
+	ReadHeaderTimeout time.Duration
+	// ReadBodyTimeout (0: none) plus the body's length at ReadBodyMinRate
+	// bytes a second (0: no allowance) bounds reading a request body.
+	ReadBodyTimeout time.Duration
+	ReadBodyMinRate int64
+	// MaxConnections caps open connections per listener; 0 means none.
+	MaxConnections int
+	LogLevel       slog.Level
 	// LogFormat is LogText or LogJSON.
 	LogFormat string
 	// File is the config file that was read, or "".
@@ -271,6 +279,21 @@ var settings = []setting{
 		}},
 	{name: "shutdown-timeout", def: "10s", usage: "how long shutdown waits for in-flight requests before closing them",
 		set: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDelay(v); return err }},
+	{name: "read-header-timeout", def: "10s", usage: "how long a client may take to send a request head (on a new connection from its accept); slower ones are disconnected",
+		set: func(c *Config, v string) error {
+			d, err := parseDelay(v)
+			if err == nil && d == 0 {
+				err = fmt.Errorf("%q: must be more than 0", v)
+			}
+			c.ReadHeaderTimeout = d
+			return err
+		}},
+	{name: "read-body-timeout", def: "30s", usage: "a request body must be read within this plus its length at --read-body-min-rate (0 for no limit; docs/OPERATIONS.md)",
+		set: func(c *Config, v string) (err error) { c.ReadBodyTimeout, err = parseDelay(v); return err }},
+	{name: "read-body-min-rate", def: "64KiB", usage: "bytes per second of request body allowed for on top of --read-body-timeout (e.g. 64KiB, 1MiB; 0 for none)",
+		set: func(c *Config, v string) (err error) { c.ReadBodyMinRate, err = parseSize(v); return err }},
+	{name: "max-connections", def: "10000", usage: "open connections allowed per listener; more are refused, with a warning at most once a minute (0 for no cap)",
+		set: func(c *Config, v string) (err error) { c.MaxConnections, err = parseInt(v, 0, 100_000_000); return err }},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error",
 		set: func(c *Config, v string) error {
 			switch strings.ToLower(v) {

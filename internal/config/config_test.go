@@ -51,6 +51,10 @@ func TestDefaults(t *testing.T) {
 		ShardLimit:          500,
 		Limits:              LimitsOff,
 		ShutdownTimeout:     10 * time.Second,
+		ReadHeaderTimeout:   10 * time.Second,
+		ReadBodyTimeout:     30 * time.Second,
+		ReadBodyMinRate:     64 << 10,
+		MaxConnections:      10000,
 		LogLevel:            slog.LevelInfo,
 		LogFormat:           LogText,
 		MemoryLimit:         DefaultMemoryLimit,
@@ -246,6 +250,10 @@ func TestErrors(t *testing.T) {
 		{"duplicate file key", nil, nil, "sync = always\nsync = default\n", `line 2: key "sync" already set on line 1`},
 		{"bad file value", nil, nil, "\n\ncreate-delay = soon\n", `line 3: invalid create-delay: "soon"`},
 		{"bad quoting", nil, nil, "data-dir = \"/x\n", "line 1: bad quoted value"},
+		{"zero head timeout", []string{"--read-header-timeout", "0s"}, nil, "", "invalid --read-header-timeout"},
+		{"negative body timeout", []string{"--read-body-timeout", "-1s"}, nil, "", "invalid --read-body-timeout"},
+		{"bad body rate", []string{"--read-body-min-rate", "fast"}, nil, "", "invalid --read-body-min-rate"},
+		{"negative max connections", nil, map[string]string{"RIVULET_MAX_CONNECTIONS": "-1"}, "", "invalid RIVULET_MAX_CONNECTIONS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

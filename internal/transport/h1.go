@@ -39,6 +39,7 @@ type h1Server struct {
 	log         *slog.Logger
 	idleTimeout time.Duration
 	headTimeout time.Duration // from a request's first byte to its whole head
+	body        bodyLimit
 	// streaming is Config.Streaming: true hands the request to net/http.
 	streaming func(http.Header) bool
 
@@ -187,25 +188,40 @@ func (c *h1Conn) serve() {
 		s.running.Done()
 	}()
 	c.br = bufio.NewReaderSize(c.nc, headBufSize)
-	for {
-		if s.idleTimeout > 0 {
+	for first := true; ; first = false {
+		// As net/http: a new connection's first head is due within
+		// headTimeout of the accept, a later one within headTimeout of
+		// its first byte, after at most idleTimeout of waiting.
+		var headBy time.Time
+		if first && s.headTimeout > 0 {
+			headBy = time.Now().Add(s.headTimeout)
+			_ = c.nc.SetReadDeadline(headBy)
+		} else if s.idleTimeout > 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(s.idleTimeout))
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			return
 		}
-		// As net/http's ReadHeaderTimeout: the head must follow its first
-		// byte promptly.
-		if s.headTimeout > 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(s.headTimeout))
+		if !first && s.headTimeout > 0 {
+			headBy = time.Now().Add(s.headTimeout)
+			_ = c.nc.SetReadDeadline(headBy)
 		}
 		if !c.begin() {
 			return // shutting down
 		}
-		head, ok := c.readHead()
-		if !ok {
+		head, res := c.readHead()
+		switch res {
+		case headTimedOut:
+			// net/http too closes without an answer.
 			c.end()
-			handed = c.handOff()
+			return
+		case headConflict:
+			c.refuseConflict()
+			c.end()
+			return
+		case headNetHTTP:
+			c.end()
+			handed = c.handOff(headBy)
 			return
 		}
 		keep := c.serveOne(head)
@@ -235,53 +251,80 @@ func (c *h1Conn) end() {
 	c.s.active.Done()
 }
 
+// What readHead found.
+const (
+	headFast     = iota // a request the fast path serves
+	headNetHTTP         // net/http should have the connection
+	headTimedOut        // the head did not arrive within its limit
+	headConflict        // Content-Length with Transfer-Encoding
+)
+
 // readHead waits for the whole request head in the buffer and parses it
-// without consuming it. ok is false when net/http should have the
-// connection.
-func (c *h1Conn) readHead() (h reqHead, ok bool) {
+// without consuming it.
+func (c *h1Conn) readHead() (h reqHead, res int) {
 	for {
 		buf, _ := c.br.Peek(c.br.Buffered())
 		n, crlf := headEnd(buf)
 		if n > 0 {
 			if !crlf {
-				return h, false
+				return h, headNetHTTP
 			}
-			h, ok = parseHead(buf[:n])
+			h, ok := parseHead(buf[:n])
 			if !ok {
-				return h, false
+				if lengthConflict(buf[:n]) {
+					return h, headConflict
+				}
+				return h, headNetHTTP
 			}
 			// Streams need net/http's flushing as it writes and its
 			// watch for the client going away.
 			if c.s.streaming != nil && c.s.streaming(h.header) {
-				return h, false
+				return h, headNetHTTP
 			}
 			h.size = n
-			return h, true
+			return h, headFast
 		}
 		if len(buf) == 0 {
-			return h, false
+			return h, headNetHTTP
 		}
 		if len(buf) >= 16 && string(buf[:16]) == "PRI * HTTP/2.0\r\n" {
-			return h, false // h2c with prior knowledge
+			return h, headNetHTTP // h2c with prior knowledge
 		}
 		if len(buf) >= headBufSize {
-			return h, false
+			return h, headNetHTTP
 		}
-		// More of the head is on its way; a read error here leaves the
-		// bytes buffered, and net/http answers what it can of them.
+		// More of the head is on its way; a read error other than the
+		// deadline leaves the bytes buffered, and net/http answers what
+		// it can of them.
 		if _, err := c.br.Peek(len(buf) + 1); err != nil {
-			return h, false
+			if isTimeout(err) {
+				return h, headTimedOut
+			}
+			return h, headNetHTTP
 		}
 	}
 }
 
+// refuseConflict answers a request with both Content-Length and
+// Transfer-Encoding, which net/http would serve as chunked: where the
+// body ends is in doubt (request smuggling), so it is refused and the
+// connection closed (RFC 9112, section 6.3).
+func (c *h1Conn) refuseConflict() {
+	const msg = "400 Bad Request: Content-Length with Transfer-Encoding"
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.headTimeout + time.Second))
+	_, _ = io.WriteString(c.nc, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"+
+		"Content-Length: "+strconv.Itoa(len(msg))+"\r\n\r\n"+msg)
+	c.closeWriteAndWait()
+}
+
 // handOff gives the connection, with whatever is buffered of it, to
-// net/http. It reports whether net/http took it.
-func (c *h1Conn) handOff() bool {
-	_ = c.nc.SetReadDeadline(time.Time{})
-	var nc net.Conn = c.nc
+// net/http, still due to finish its head by headBy. It reports whether
+// net/http took it.
+func (c *h1Conn) handOff(headBy time.Time) bool {
+	_ = c.nc.SetReadDeadline(headBy)
+	nc := &handedConn{Conn: c.nc, headBy: headBy}
 	if c.br.Buffered() > 0 {
-		nc = &bufferedConn{Conn: c.nc, r: c.br}
+		nc.r = c.br
 	}
 	return c.s.handoff.give(nc)
 }
@@ -292,7 +335,9 @@ func (c *h1Conn) serveOne(h reqHead) (keep bool) {
 	if _, err := c.br.Discard(h.size); err != nil {
 		return false
 	}
-	_ = c.nc.SetReadDeadline(time.Time{})
+	// The body's own limit replaces the head's; the handler's reads and
+	// the skipping of what it left both count against it.
+	_ = c.nc.SetReadDeadline(c.s.body.deadline(time.Now(), h.contentLength))
 	body := &h1Body{r: io.LimitedReader{R: c.br, N: h.contentLength}}
 	req := (&http.Request{
 		Method:        http.MethodPost,
@@ -567,19 +612,6 @@ type dateText struct {
 }
 
 var cachedDate atomic.Pointer[dateText]
-
-// bufferedConn is a connection whose first bytes already sit in r.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) {
-	if c.r.Buffered() > 0 {
-		return c.r.Read(p)
-	}
-	return c.Conn.Read(p)
-}
 
 // handoffListener is the listener net/http serves: it yields the
 // connections h1Server gives up.

@@ -120,3 +120,29 @@ func trimOWS(s string) string {
 	}
 	return s
 }
+
+// lengthConflict reports whether an HTTP/1.1 head (lines ending in CRLF)
+// has both Content-Length and Transfer-Encoding. net/http drops the
+// length and reads the body as chunked; a proxy in front may have used
+// the length, so the two would disagree on where the next request starts.
+func lengthConflict(b []byte) bool {
+	line, rest, _ := bytes.Cut(b, []byte("\r\n"))
+	if !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+		return false // HTTP/1.0 ignores Transfer-Encoding
+	}
+	hasLength, hasTE := false, false
+	for len(rest) > 0 {
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			hasLength = true
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			hasTE = true
+		}
+	}
+	return hasLength && hasTE
+}

@@ -38,9 +38,23 @@ type Config struct {
 	// listener only; nil means none. It has no authentication, so it is
 	// kept off the TLS port, which is the one more likely to be exposed.
 	Admin http.Handler
-	// ReadHeaderTimeout bounds how long a client may take to send request
-	// headers. Default 10s.
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request head: on a new connection from when it is accepted, on a
+	// kept-alive one from the head's first byte. Default 10s.
 	ReadHeaderTimeout time.Duration
+	// ReadBodyTimeout and ReadBodyMinRate bound reading a request body:
+	// it must be read within ReadBodyTimeout plus its length at
+	// ReadBodyMinRate bytes a second (a body of unknown length counts as
+	// 10 MiB), from the end of the head. A client too slow is
+	// disconnected (an h2 stream is reset). Defaults 30s and 64 KiB/s;
+	// a negative ReadBodyTimeout means no limit, a negative
+	// ReadBodyMinRate no allowance by length.
+	ReadBodyTimeout time.Duration
+	ReadBodyMinRate int64
+	// MaxConnections caps the connections open at once on each listener;
+	// those beyond it are refused (reset) and a warning is logged at most
+	// once a minute. Default 10000; negative means no cap.
+	MaxConnections int
 	// IdleTimeout closes keep-alive connections idle this long. Default
 	// 2m.
 	IdleTimeout time.Duration
@@ -71,6 +85,7 @@ type Server struct {
 	hs      *http.Server
 	fast    *h1Server // the plain port's HTTP/1.1 requests; nil with DisableFastPath
 	handler http.Handler
+	body    bodyLimit
 
 	inFlight atomic.Int64
 	draining atomic.Bool
@@ -105,10 +120,20 @@ func New(cfg Config, handler http.Handler, logger *slog.Logger) (*Server, error)
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = defaultIdleTimeout
 	}
+	if cfg.ReadBodyTimeout == 0 {
+		cfg.ReadBodyTimeout = defaultReadBodyTimeout
+	}
+	if cfg.ReadBodyMinRate == 0 {
+		cfg.ReadBodyMinRate = defaultReadBodyMinRate
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = defaultMaxConnections
+	}
 	s := &Server{
 		cfg:     cfg,
 		log:     logger,
 		handler: handler,
+		body:    bodyLimit{base: cfg.ReadBodyTimeout, minRate: cfg.ReadBodyMinRate},
 		errc:    make(chan error, 2),
 	}
 	var protocols http.Protocols
@@ -116,7 +141,7 @@ func New(cfg Config, handler http.Handler, logger *slog.Logger) (*Server, error)
 	protocols.SetUnencryptedHTTP2(true)
 	protocols.SetHTTP2(true) // used only on the TLS listener
 	s.hs = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
+		Handler:           http.HandlerFunc(s.serveNetHTTP),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
@@ -160,16 +185,19 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.addr = ln.Addr()
+	ln = newCapListener(ln, s.cfg.MaxConnections, s.log)
 	if s.cfg.DisableFastPath {
 		s.serve(func() error { return s.hs.Serve(ln) })
 	} else {
 		handoff := newHandoffListener(ln.Addr())
 		s.fast = newH1Server(http.HandlerFunc(s.serveHTTP), handoff, s.log, s.cfg.IdleTimeout, s.cfg.ReadHeaderTimeout, s.cfg.Streaming)
+		s.fast.body = s.body
 		s.serve(func() error { return s.fast.serve(ln) })
 		s.serve(func() error { return s.hs.Serve(handoff) })
 	}
 	if tln != nil {
 		s.tlsAddr = tln.Addr()
+		tln = newCapListener(tln, s.cfg.MaxConnections, s.log)
 		// ServeTLS adds h2 and http/1.1 to the ALPN list.
 		s.serve(func() error { return s.hs.ServeTLS(tln, "", "") })
 	}
@@ -252,6 +280,20 @@ func (s *Server) waitIdle(d time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// serveNetHTTP is net/http's entry (HTTP/1.1 it was handed, h2c, TLS):
+// it sets the body's read deadline, which the fast path sets itself.
+func (s *Server) serveNetHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		if dl := s.body.deadline(time.Now(), r.ContentLength); !dl.IsZero() {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(dl) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, w: w, http1: r.ProtoMajor == 1}
+			}
+		}
+	}
+	s.serveHTTP(w, r)
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
