@@ -53,6 +53,12 @@ type Config struct {
 	// DiscardRecords acknowledges records and throws them away: a
 	// ceiling for benchmarks, never for use.
 	DiscardRecords bool
+	// MaxStorage caps the embedded JetStream's storage in bytes (memory
+	// when DataDir is empty); 0 means JetStream's default, 75% of the free
+	// disk. Start refuses a cap the data directory's filesystem cannot
+	// hold. Records stop a reserve below the cap, which is kept for
+	// metadata so that DeleteStream and reads work while full.
+	MaxStorage int64
 
 	// CreateDelay and DeleteDelay are how long streams stay CREATING and
 	// DELETING; ReshardDelay how long a stream stays UPDATING before a
@@ -151,6 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:     logger,
 		Replicas:   cfg.Replicas,
 		ListenAddr: cfg.NATSListen,
+		MaxStorage: cfg.MaxStorage,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: opening storage: %w", err)
@@ -316,14 +323,26 @@ var healthProbe = store.StreamKey{
 }
 
 func storageHealth(m store.Meta) func(context.Context) error {
+	full, _ := m.(interface{ Full() bool })
 	return func(ctx context.Context) error {
 		_, _, err := m.Get(ctx, healthProbe)
-		if err == nil || errors.Is(err, store.ErrNotFound) {
-			return nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("storage: %w", err)
 		}
-		return fmt.Errorf("storage: %w", err)
+		if full != nil && full.Full() {
+			return fullHealth{}
+		}
+		return nil
 	}
 }
+
+// fullHealth is /health's answer while storage refuses writes for space:
+// status "full" (transport.HealthStatus) instead of "unavailable".
+type fullHealth struct{}
+
+func (fullHealth) Error() string        { return "storage is full: writes are refused, reads work" }
+func (fullHealth) Unwrap() error        { return store.ErrFull }
+func (fullHealth) HealthStatus() string { return "full" }
 
 // newLimiter joins the peer registry, so processes sharing the storage
 // divide the limits; closing st stops the heartbeat.

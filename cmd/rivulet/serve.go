@@ -139,6 +139,7 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 		Replicas:            cfg.Replicas,
 		SyncAlways:          cfg.Sync == config.SyncAlways,
 		DiscardRecords:      cfg.Storage == config.StorageDiscard,
+		MaxStorage:          cfg.MaxStorage,
 		CreateDelay:         cfg.CreateDelay,
 		DeleteDelay:         cfg.DeleteDelay,
 		ReshardDelay:        cfg.ReshardDelay,

@@ -83,6 +83,9 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes; 0 means
 	// none.
 	MemoryLimit int64
+	// MaxStorage caps the embedded JetStream's storage in bytes; 0 means
+	// JetStream's default (75% of the free disk).
+	MaxStorage int64
 	// NATSListen makes the embedded NATS accept clients, so other rivulet
 	// processes can share its storage with --nats-url.
 	NATSListen string
@@ -222,6 +225,8 @@ var settings = []setting{
 		}},
 	{name: "memory-limit", def: "256MiB", usage: "soft memory limit for the Go runtime (e.g. 512MiB, 2GiB; 0 for none): the garbage collector works harder near it, the process may still go past it; a GOMEMLIMIT in the environment replaces the default",
 		set: func(c *Config, v string) (err error) { c.MemoryLimit, err = parseSize(v); return err }},
+	{name: "max-storage", def: "0", usage: "cap on the embedded JetStream's storage (e.g. 512MiB, 20GiB; 0 for JetStream's default, 75% of the free disk); checked at start against the data directory's free space, records stop a reserve below it so deletes and reads still work when full",
+		set: func(c *Config, v string) (err error) { c.MaxStorage, err = parseSize(v); return err }},
 	{name: "replicas", def: "1", usage: "JetStream replicas per stream (1-5; more than 1 needs a clustered --nats-url)",
 		set: func(c *Config, v string) error {
 			n, err := parseInt(v, 1, 5)

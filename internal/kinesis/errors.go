@@ -3,6 +3,8 @@ package kinesis
 import (
 	"errors"
 	"fmt"
+
+	"github.com/rivulet/rivulet/internal/store"
 )
 
 // Error kinds. The wire adapter maps each kind to an AWS error type and
@@ -32,4 +34,20 @@ func (e *Error) Unwrap() error { return e.Kind }
 // Errorf builds a domain error of the given kind.
 func Errorf(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// fullMessage tells a client why a write failed while storage is full.
+// AWS documents no such error; InternalFailure is what SDKs retry, and the
+// condition clears by itself once space is freed.
+const fullMessage = "Rivulet's storage is full; writes resume once space is freed " +
+	"(DeleteStream, DecreaseStreamRetentionPeriod, or a larger --max-storage)."
+
+// storageFull turns a store.ErrFull that reached an operation's caller
+// into InternalFailure with fullMessage.
+func storageFull(err error) error {
+	var e *Error
+	if err == nil || errors.As(err, &e) || !errors.Is(err, store.ErrFull) {
+		return err
+	}
+	return Errorf(ErrInternal, "%s", fullMessage)
 }

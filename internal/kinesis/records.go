@@ -285,9 +285,15 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 			}
 			if err != nil {
 				missing = missing || errors.Is(err, store.ErrNotFound)
-				s.log.Warn("append failed", "stream", k.Name, "shard", g.shard, "err", err)
+				msg := "Internal Service Failure"
+				if errors.Is(err, store.ErrFull) {
+					msg = fullMessage
+					s.log.Debug("append refused: storage full", "stream", k.Name, "shard", g.shard, "err", err)
+				} else {
+					s.log.Warn("append failed", "stream", k.Name, "shard", g.shard, "err", err)
+				}
 				for _, i := range g.idx {
-					fail(i, "InternalFailure", "Internal Service Failure")
+					fail(i, "InternalFailure", msg)
 				}
 				return
 			}
@@ -325,6 +331,9 @@ func (s *Service) GetShardIterator(ctx context.Context, in *api.GetShardIterator
 	}
 	shardID := ShardID(idx)
 	st, _, err := s.load(ctx, k)
+	if errors.Is(err, store.ErrFull) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, shardMissing(k, shardID)
 	}

@@ -175,7 +175,7 @@ func (s *Service) Operations() map[string]Operation {
 	}
 	m := make(map[string]Operation, len(ops))
 	for _, o := range ops {
-		m[o.Name] = s.guard(o)
+		m[o.Name] = s.guard(fullAware(o))
 	}
 	return m
 }
@@ -202,6 +202,16 @@ func (s *Service) guard(o Operation) Operation {
 			return nil, Errorf(ErrLimitExceeded, "Rate exceeded for account %s.", c.Account)
 		}
 		return call(ctx, in)
+	}
+	return o
+}
+
+// fullAware gives a storage-full error its message (storageFull).
+func fullAware(o Operation) Operation {
+	call := o.Call
+	o.Call = func(ctx context.Context, in any) (any, error) {
+		out, err := call(ctx, in)
+		return out, storageFull(err)
 	}
 	return o
 }
@@ -310,19 +320,27 @@ func (s *Service) load(ctx context.Context, k store.StreamKey) (*store.Stream, s
 			return nil, 0, notFound(k)
 		}
 		dirty := false
+		stored := st.Clone()
 		if len(st.Plan) > 0 && st.Status != api.StatusUpdating {
 			applyPlan(st, now)
 			dirty = true
 		}
 		expired := expireShards(st, now)
 		if dirty || len(expired) > 0 {
-			rev, err = s.be.Put(ctx, st, rev)
+			nrev, err := s.be.Put(ctx, st, rev)
 			if errors.Is(err, store.ErrConflict) && attempt < 20 {
 				continue
+			}
+			if errors.Is(err, store.ErrFull) && !hasPending(stored) {
+				// Readers go on with the stored view; the first load after
+				// space is freed does the work.
+				s.log.Debug("stream upkeep deferred: storage full", "stream", k.Name)
+				return stored, rev, nil
 			}
 			if err != nil {
 				return nil, 0, err
 			}
+			rev = nrev
 			for _, sh := range expired {
 				if err := s.be.DeleteShard(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}); err != nil {
 					s.log.Warn("delete expired shard", "stream", k.Name, "shard", sh.Index, "err", err)

@@ -146,7 +146,7 @@ func (s *Service) DeleteStream(ctx context.Context, in *api.DeleteStreamInput) (
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.update(ctx, k, func(st *store.Stream) error {
+	mark := func(st *store.Stream) error {
 		if st.Status == api.StatusCreating {
 			return notActive(st)
 		}
@@ -156,12 +156,37 @@ func (s *Service) DeleteStream(ctx context.Context, in *api.DeleteStreamInput) (
 		}
 		st.Status, st.NextStatus, st.StatusUntil = api.StatusDeleting, "", s.now().Add(s.cfg.DeleteDelay)
 		return nil
-	})
+	}
+	st, err := s.update(ctx, k, mark)
+	if errors.Is(err, store.ErrFull) {
+		st, err = s.deleteWhenFull(ctx, k, mark)
+	}
 	if err != nil {
 		return nil, err
 	}
 	s.dropLogs(ctx, st)
 	return &api.DeleteStreamOutput{}, nil
+}
+
+// deleteWhenFull marks a stream DELETING on a full storage: the marking
+// is a write, so the stream's logs go first to free the space for it. If
+// it is interrupted in between, the stream stays listed with its logs
+// gone (reads find no shard, writes no stream) until DeleteStream is
+// called again, which then completes.
+func (s *Service) deleteWhenFull(ctx context.Context, k store.StreamKey, mark func(*store.Stream) error) (*store.Stream, error) {
+	st, _, err := s.be.Get(ctx, k)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !settle(st, s.now()) {
+		return nil, notFound(k)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := mark(st.Clone()); err != nil {
+		return nil, err // refused whatever the space
+	}
+	s.log.Warn("storage full: deleting the stream's logs before its metadata", "stream", k.Name)
+	s.dropLogs(ctx, st)
+	return s.update(ctx, k, mark)
 }
 
 // ListStreams pages through stream names in order.
@@ -389,7 +414,7 @@ func (s *Service) setRetention(ctx context.Context, in *api.IncreaseStreamRetent
 	if h > maxRetentionHours {
 		return Errorf(ErrInvalidArgument, "Maximum allowed retention period is 8760 hours. Requested retention period (%d hours) is too long.", h)
 	}
-	st, err := s.update(ctx, k, func(st *store.Stream) error {
+	check := func(st *store.Stream) error {
 		if st.Status != api.StatusActive {
 			return notActive(st)
 		}
@@ -401,7 +426,11 @@ func (s *Service) setRetention(ctx context.Context, in *api.IncreaseStreamRetent
 		}
 		st.RetentionHours = h
 		return nil
-	})
+	}
+	st, err := s.update(ctx, k, check)
+	if errors.Is(err, store.ErrFull) && !increase {
+		st, err = s.shortenWhenFull(ctx, k, check, time.Duration(h)*time.Hour)
+	}
 	if err != nil {
 		return err
 	}
@@ -465,4 +494,28 @@ func (s *Service) monitoring(ctx context.Context, in *api.EnableEnhancedMonitori
 	}
 	return &api.EnhancedMonitoringOutput{StreamName: k.Name, StreamARN: StreamARN(k),
 		CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: append([]string{}, st.ShardLevelMetrics...)}, nil
+}
+
+// shortenWhenFull applies a shorter retention on a full storage: the logs
+// take it first, which trims them and may free the space the metadata
+// write needs. Logs keeping records for less than the metadata says is
+// safe; a repeated call (or any later decrease) writes the metadata.
+func (s *Service) shortenWhenFull(ctx context.Context, k store.StreamKey, check func(*store.Stream) error, retention time.Duration) (*store.Stream, error) {
+	st, _, err := s.be.Get(ctx, k)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !settle(st, s.now()) {
+		return nil, notFound(k)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := check(st.Clone()); err != nil {
+		return nil, err
+	}
+	s.log.Warn("storage full: shortening the logs' retention before the metadata", "stream", k.Name)
+	for _, sh := range st.Shards {
+		if err := s.be.SetRetention(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}, retention); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return s.update(ctx, k, check)
 }

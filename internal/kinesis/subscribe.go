@@ -153,6 +153,10 @@ type Subscription struct {
 	key       string
 	owner     string
 	rev       store.Revision
+	// unleased marks a subscription accepted without a lease because the
+	// storage was full; it yields to any lease taken after its start.
+	unleased bool
+	started  time.Time
 }
 
 func validateSubscribeToShard(in *api.SubscribeToShardInput) error {
@@ -218,7 +222,14 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *api.SubscribeToShard
 		pos: store.Position{Seq: it.Seq, Sub: it.Sub}, notBefore: it.NotBefore,
 		key: leaseKey(r.arn(), it.Shard), owner: newOwnerID(),
 	}
-	if sub.rev, err = s.acquire(ctx, sub.key, sub.owner, r, it.Shard); err != nil {
+	sub.started = s.now()
+	sub.rev, err = s.acquire(ctx, sub.key, sub.owner, r, it.Shard)
+	if errors.Is(err, store.ErrFull) {
+		// Reading must not need space: go on without exclusivity.
+		s.log.Warn("storage full: subscription runs without its lease", "key", sub.key)
+		sub.unleased, err = true, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	return sub, nil
@@ -270,6 +281,9 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 
 // release gives the lease back, unless another subscription took it.
 func (sub *Subscription) release() {
+	if sub.unleased {
+		return // nothing of ours to give back
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := sub.s.be.DeleteValue(ctx, sub.key, sub.rev)
@@ -461,10 +475,13 @@ func (sub *Subscription) checkLease(ctx context.Context) error {
 		return err
 	}
 	var l lease
-	if json.Unmarshal(val, &l) == nil && l.Owner != sub.owner {
-		return anotherSubscription(sub.consumer, sub.shard)
+	if json.Unmarshal(val, &l) != nil || l.Owner == sub.owner {
+		return nil
 	}
-	return nil
+	if sub.unleased && l.Start < sub.started.UnixMilli() {
+		return nil // a holder from before we started, which we displaced
+	}
+	return anotherSubscription(sub.consumer, sub.shard)
 }
 
 // refresh re-reads the stream's metadata: a deleted stream or a consumer

@@ -22,6 +22,9 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrTooLarge means one message would exceed the backend's payload limit.
 	ErrTooLarge = errors.New("store: message too large")
+	// ErrFull means storage refused a write for lack of space. It clears
+	// by itself once space is freed (deleted logs, shorter retention).
+	ErrFull = errors.New("store: storage full")
 )
 
 // StreamKey names a stream inside an (account, region) namespace.
@@ -146,7 +149,9 @@ type Meta interface {
 	// List returns the streams of one namespace, sorted by name.
 	List(ctx context.Context, account, region string) ([]*Stream, error)
 	// Secret returns a random key shared by every process on this storage,
-	// created on first use. Iterators and tokens are signed with it.
+	// created on first use. Iterators and tokens are signed with it. Once
+	// the key exists it must not need a write, so reads work while the
+	// storage is full.
 	Secret(ctx context.Context) ([]byte, error)
 
 	// GetValue reads a small value (a few hundred bytes) stored under key,

@@ -310,6 +310,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
+// HealthStatus is implemented by a Health error that names its own
+// status, such as "full"; other errors answer "unavailable".
+type HealthStatus interface{ HealthStatus() string }
+
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	body := map[string]string{"status": "ok"}
 	code := http.StatusOK
@@ -320,7 +324,12 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		err := s.cfg.Health(ctx)
 		cancel()
 		if err != nil {
-			body = map[string]string{"status": "unavailable", "error": err.Error()}
+			status := "unavailable"
+			var hs HealthStatus
+			if errors.As(err, &hs) {
+				status = hs.HealthStatus()
+			}
+			body = map[string]string{"status": status, "error": err.Error()}
 			code = http.StatusServiceUnavailable
 		}
 	}

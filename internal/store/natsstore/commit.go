@@ -239,8 +239,21 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	errs := make([]error, len(msgs))
+	admitted := make([]int, len(msgs)) // bytes reserved in the quota
 	var ents []store.Entry
+	var refused error
 	for i, m := range msgs {
+		if refused != nil {
+			// Once one message is refused the rest of the round is too, so
+			// a split call never lands with a hole in it.
+			errs[i] = refused
+			continue
+		}
+		if err := s.quota.admit(m.size()); err != nil {
+			refused, errs[i] = err, err
+			continue
+		}
+		admitted[i] = m.size()
 		ents = ents[:0]
 		for _, p := range m.parts {
 			ents = append(ents, p.req.entries[p.first:p.first+p.n]...)
@@ -264,10 +277,20 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 			case err = <-futures[i].Err():
 			}
 		}
+		s.quota.release(admitted[i], err == nil)
+		if err == nil {
+			s.quota.stored()
+		}
 		if err != nil {
-			if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			switch {
+			case errors.Is(err, jetstream.ErrNoStreamResponse):
 				err = store.ErrNotFound
-			} else {
+			case errors.Is(err, store.ErrFull):
+				// Refused by the quota; already says so.
+			case isFull(err):
+				s.quota.refused(int64(m.size()))
+				err = fmt.Errorf("natsstore: append to %s: %w: %w", q.stream, store.ErrFull, err)
+			default:
 				err = fmt.Errorf("natsstore: append to %s: %w", q.stream, err)
 			}
 			s.log.Debug("append failed", "stream", q.stream, "entries", m.count, "err", err)

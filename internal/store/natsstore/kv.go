@@ -86,7 +86,7 @@ func (s *Store) DeleteValue(ctx context.Context, key string, rev store.Revision)
 		return store.ErrConflict
 	}
 	if err != nil {
-		return fmt.Errorf("natsstore: delete %s: %w", k, err)
+		return s.storeErr("delete "+k, err)
 	}
 	s.announceValue(key)
 	return nil

@@ -72,7 +72,7 @@ func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention t
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("natsstore: create %s: %w", name, err)
+		return s.storeErr("create "+name, err)
 	}
 	s.log.Debug("shard created", "stream", name, "retention", retention)
 	return nil
@@ -94,6 +94,7 @@ func (s *Store) DeleteShard(ctx context.Context, ref store.ShardRef) error {
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("natsstore: delete %s: %w", name, err)
 	}
+	s.quota.freed()
 	s.log.Debug("shard deleted", "stream", name)
 	return nil
 }
@@ -119,11 +120,12 @@ func (s *Store) SetRetention(ctx context.Context, ref store.ShardRef, retention 
 	cfg := st.CachedInfo().Config
 	cfg.MaxAge = retention
 	cfg.Duplicates = dupWindow(retention)
+	defer s.quota.freed() // a shorter retention may have trimmed records
 	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			return store.ErrNotFound
 		}
-		return fmt.Errorf("natsstore: update %s: %w", name, err)
+		return s.storeErr("update "+name, err)
 	}
 	return nil
 }
@@ -308,7 +310,7 @@ func (s *Store) CloseShard(ctx context.Context, ref store.ShardRef) (uint64, err
 	if len(cfg.Subjects) != 1 || cfg.Subjects[0] != subject+closedSuffix {
 		cfg.Subjects = []string{subject + closedSuffix}
 		if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
-			return 0, fmt.Errorf("natsstore: close %s: %w", name, err)
+			return 0, s.storeErr("close "+name, err)
 		}
 	}
 	// A publish captured just before the update may still be stored after

@@ -137,8 +137,9 @@ func (s *Store) casPut(ctx context.Context, k string, val []byte, rev store.Revi
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("natsstore: put %s: %w", k, err)
+		return 0, s.storeErr("put "+k, err)
 	}
+	s.quota.stored()
 	return store.Revision(n), nil
 }
 
@@ -169,7 +170,7 @@ func (s *Store) Delete(ctx context.Context, key store.StreamKey, rev store.Revis
 		return store.ErrConflict
 	}
 	if err != nil {
-		return fmt.Errorf("natsstore: delete %s: %w", k, err)
+		return s.storeErr("delete "+k, err)
 	}
 	return nil
 }
@@ -244,7 +245,7 @@ func (s *Store) Secret(ctx context.Context) ([]byte, error) {
 			return slices.Clone(fresh), nil
 		}
 		if !isWrongLastSeq(err) {
-			return nil, fmt.Errorf("natsstore: create secret: %w", err)
+			return nil, s.storeErr("create secret", err)
 		}
 		e, err = s.kv.Get(ctx, secretKey)
 	}

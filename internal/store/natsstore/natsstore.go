@@ -48,6 +48,11 @@ type Config struct {
 	// started (see Store.Server) instead of starting one. Close leaves it
 	// running.
 	Server *server.Server
+	// MaxStorage caps the embedded server's storage in bytes (JetStream's
+	// max store, or max memory when InMemory); 0 leaves JetStream's
+	// default, 75% of the free disk. A file store's cap is checked against
+	// the data directory's free space at Open.
+	MaxStorage int64
 }
 
 // syncQueue sizes the channel of each synchronous subscription. Every
@@ -96,6 +101,7 @@ type Store struct {
 	secret   []byte
 
 	cache metaCache
+	quota quota
 }
 
 var _ store.Backend = (*Store)(nil)
@@ -160,6 +166,15 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 	if err = s.openBucket(ctx); err != nil {
 		return nil, err
 	}
+	if s.ns != nil {
+		s.startQuota(s.ns)
+	} else if cfg.Server != nil {
+		s.startQuota(cfg.Server)
+	}
+	// Made now, not on the first read: a full store could not write it.
+	if _, serr := s.Secret(ctx); serr != nil {
+		s.log.Warn("cannot create the iterator secret yet; retrying on first use", "err", serr)
+	}
 	s.log.Debug("opened", "embedded", s.ns != nil, "max_payload", s.maxPayload, "storage", s.storage.String())
 	return s, nil
 }
@@ -176,6 +191,10 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 		s.tmpDir, dir = tmp, tmp
 	} else if dir == "" {
 		return errors.New("natsstore: DataDir is required for an embedded file store")
+	} else if cfg.MaxStorage > 0 {
+		if err := checkCapacity(dir, cfg.MaxStorage); err != nil {
+			return err
+		}
 	}
 	opts := &server.Options{
 		ServerName: "rivulet",
@@ -185,6 +204,13 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 		MaxPayload: embeddedMaxPayload,
 		DontListen: cfg.ListenAddr == "",
 		NoSigs:     true,
+	}
+	if cfg.MaxStorage > 0 {
+		if cfg.InMemory {
+			opts.JetStreamMaxMemory = cfg.MaxStorage
+		} else {
+			opts.JetStreamMaxStore = cfg.MaxStorage
+		}
 	}
 	if cfg.ListenAddr != "" {
 		host, port, err := net.SplitHostPort(cfg.ListenAddr)
