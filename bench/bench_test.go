@@ -29,6 +29,10 @@ type env struct {
 	client *http.Client
 }
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 func start(b *testing.B) *env { return startWith(b, false) }
 
 // startWith runs the server on disk, or with --storage=discard semantics

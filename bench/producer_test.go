@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -81,7 +80,7 @@ func BenchmarkProducer(b *testing.B) {
 			}
 			reportRecords(b, 1)
 			b.ReportMetric(st.BatchEntries.Mean(), "entries/call")
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			ctx, cancel := context.WithTimeout(ctx, hangTimeout)
 			defer cancel()
 			if err := p.Close(ctx); err != nil {
 				b.Fatal(err)

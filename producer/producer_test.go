@@ -24,7 +24,7 @@ var bg = context.Background()
 
 func flush(t testing.TB, p *producer.Producer) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	ctx, cancel := context.WithTimeout(bg, hangTimeout)
 	defer cancel()
 	if err := p.Flush(ctx); err != nil {
 		t.Fatalf("flush: %v", err)

@@ -24,6 +24,10 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 // rivulet is a Rivulet server in this process and an SDK client for it.
 type rivulet struct {
 	client *kinesis.Client
@@ -86,7 +90,7 @@ func newProducer(t testing.TB, c producer.KinesisAPI, stream string, opts ...pro
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		_ = p.Close(ctx)
 	})
@@ -382,7 +386,7 @@ func putAll(t testing.TB, p *producer.Producer, n int, mk func(i int) producer.R
 
 func results(t testing.TB, futs []*producer.Future) []producer.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	out := make([]producer.Result, len(futs))
 	for i, f := range futs {

@@ -56,7 +56,7 @@ func TestPooledBody(t *testing.T) {
 	go func() { b.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangTimeout): // the write is held until release: only a Close that waits for it gets here
 		t.Fatal("Close waited for the write")
 	}
 	if got := p.refs.Load(); got != 1 {

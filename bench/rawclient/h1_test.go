@@ -316,8 +316,18 @@ func TestH1Deadline(t *testing.T) {
 		b, err := io.ReadAll(resp.Body)
 		return string(b), err
 	}
-	if got, err := call("/", time.Now().Add(50*time.Millisecond)); err != nil || got != "body" {
-		t.Fatalf("%q %v", got, err)
+	// The first call must end before its deadline for what follows to
+	// mean anything. A machine that stalls past it spoils the try, which
+	// is made again: each spoiled try may have cost a connection.
+	spoiled := int32(0)
+	for hang := time.Now().Add(hangTimeout); ; spoiled++ {
+		got, err := call("/", time.Now().Add(50*time.Millisecond))
+		if err == nil && got == "body" {
+			break
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || time.Now().After(hang) {
+			t.Fatalf("%q %v", got, err)
+		}
 	}
 	time.Sleep(100 * time.Millisecond) // the kept connection's deadline passes
 	if got, err := call("/", time.Time{}); err != nil || got != "body" {
@@ -330,8 +340,8 @@ func TestH1Deadline(t *testing.T) {
 	if got, err := call("/", time.Now().Add(time.Minute)); err != nil || got != "body" {
 		t.Fatalf("after: %q %v", got, err)
 	}
-	if n := conns.Load(); n != 2 {
-		t.Fatalf("%d connections, want 2", n)
+	if n := conns.Load(); n < 2 || n > 2+spoiled {
+		t.Fatalf("%d connections, want 2 (and up to %d more for spoiled tries)", n, spoiled)
 	}
 }
 
@@ -437,7 +447,7 @@ func TestH1ClosedConnectionUnwatches(t *testing.T) {
 		t.Fatalf("%d connections", n)
 	}
 	// A watch left behind never ends: the bound only limits the wait.
-	for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > before+2; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(hangTimeout); runtime.NumGoroutine() > before+2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines, %d before: watches left behind", runtime.NumGoroutine(), before)
 		}

@@ -95,10 +95,14 @@ func createStream(t *testing.T, kc api, name string, shards int32) string {
 	return waitActive(t, kc, name)
 }
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 // waitActive waits for the stream to be ACTIVE and returns its ARN.
 func waitActive(t *testing.T, kc api, name string) string {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(hangTimeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		out, err := kc.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
 		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
 			return aws.ToString(out.StreamDescriptionSummary.StreamARN)

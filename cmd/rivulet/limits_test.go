@@ -26,7 +26,7 @@ func TestServeLimitsAndFaults(t *testing.T) {
 			"--limits", "aws", "--faults", `[{"op":"ListStreams","error":"InternalFailure","every":2}]`})
 	}()
 	var ready struct{ Addr string }
-	for deadline := time.Now().Add(20 * time.Second); ready.Addr == ""; {
+	for deadline := time.Now().Add(hangTimeout); ready.Addr == ""; {
 		select {
 		case code := <-done:
 			t.Fatalf("serve exited with %d before ready:\n%s", code, errb)
@@ -44,7 +44,7 @@ func TestServeLimitsAndFaults(t *testing.T) {
 
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: tr, Timeout: hangTimeout}
 	do := func(method, path, target, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, ready.Addr+path, strings.NewReader(body))
@@ -114,7 +114,7 @@ func TestServeLimitsAndFaults(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("exit code %d:\n%s", code, errb)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(hangTimeout):
 		t.Fatalf("serve did not stop:\n%s", errb)
 	}
 }

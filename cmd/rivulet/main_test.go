@@ -99,6 +99,10 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 // TestServeInProcess runs `rivulet serve --in-memory` inside the test: it
 // must log "rivulet ready" with its address, answer /health, and
 // exit 0 on SIGTERM.
@@ -118,7 +122,7 @@ func TestServeInProcess(t *testing.T) {
 		Addr    string `json:"addr"`
 		Startup string `json:"startup"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for ready.Addr == "" {
 		select {
 		case code := <-done:
@@ -142,7 +146,7 @@ func TestServeInProcess(t *testing.T) {
 
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: tr, Timeout: hangTimeout}
 	resp, err := c.Get(ready.Addr + "/health")
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +168,7 @@ func TestServeInProcess(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("exit code %d after SIGTERM:\n%s", code, errb)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(hangTimeout):
 		t.Fatalf("serve did not exit after SIGTERM:\n%s", errb)
 	}
 	if !strings.Contains(errb.String(), `"msg":"stopped"`) {

@@ -41,7 +41,7 @@ func createStream(t *testing.T, kc *kinesis.Client, name string, shards int32) {
 
 func waitActive(t *testing.T, kc *kinesis.Client, name string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(hangTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		out, err := kc.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
 		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
 			return
@@ -287,7 +287,7 @@ func TestTailFollow(t *testing.T) {
 		_, out, _ := runCmd(t, "", "tail", "--endpoint", url, "--stream", "f", "--from", "latest", "-n", "3")
 		done <- out
 	}()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(hangTimeout)
 	for i := 0; ; i++ {
 		select {
 		case out := <-done:

@@ -103,6 +103,10 @@ func (st *stream) close() {
 	<-st.done
 }
 
+// hangTimeout bounds the waits for a message that should come: only a hang
+// reaches it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 // next waits for the next message; ok is false at the end of the stream.
 func (st *stream) next(wait time.Duration) (message, bool) {
 	st.t.Helper()
@@ -180,7 +184,7 @@ func trySubscribe(s *Service, arn, shard, typ string, seq *string, ts *time.Time
 
 func wantInitial(t *testing.T, st *stream) {
 	t.Helper()
-	m, ok := st.next(5 * time.Second)
+	m, ok := st.next(hangTimeout)
 	if !ok || m.kind() != "initial-response" || string(m.payload) != "{}" || m.headers[":message-type"] != "event" {
 		t.Fatalf("first message %+v, want the initial-response", m)
 	}
@@ -209,7 +213,7 @@ func TestSubscribePushesRecords(t *testing.T) {
 	p1 := put(t, s, "fan", "k", "one")
 	// Any wait shorter than the hour-long tick shows the push; this one
 	// only bounds a hang.
-	recs, ev := st.records(1, time.Minute)
+	recs, ev := st.records(1, hangTimeout)
 	if dataOf(recs) != "one" || recs[0].PartitionKey != "k" || recs[0].SequenceNumber != p1.SequenceNumber ||
 		*ev.ContinuationSequenceNumber != p1.SequenceNumber || ev.MillisBehindLatest != 0 || ev.ChildShards != nil {
 		t.Fatalf("event %+v", ev)
@@ -224,7 +228,7 @@ func TestSubscribePushesRecords(t *testing.T) {
 	if _, err := s.PutRecords(ctx, &api.PutRecordsInput{StreamName: ptr("fan"), Records: batch}); err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := st.records(3, 5*time.Second); dataOf(recs) != "two three four" {
+	if recs, _ := st.records(3, hangTimeout); dataOf(recs) != "two three four" {
 		t.Fatalf("got %q", dataOf(recs))
 	}
 }
@@ -255,7 +259,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 		// A subscription that ended releases its lease at once.
 		st := subscribe(t, s, arn, shard, tc.typ, tc.seq, tc.ts)
 		wantInitial(t, st)
-		if recs, _ := st.records(strings.Count(tc.want, " ")+1, 5*time.Second); dataOf(recs) != tc.want {
+		if recs, _ := st.records(strings.Count(tc.want, " ")+1, hangTimeout); dataOf(recs) != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.typ, dataOf(recs), tc.want)
 		}
 		st.close()
@@ -264,7 +268,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 	st := subscribe(t, s, arn, shard, api.Latest, nil, nil)
 	wantInitial(t, st)
 	put(t, s, "fan", "k", "d")
-	if recs, _ := st.records(1, 5*time.Second); dataOf(recs) != "d" {
+	if recs, _ := st.records(1, hangTimeout); dataOf(recs) != "d" {
 		t.Errorf("LATEST: got %q", dataOf(recs))
 	}
 	st.close()
@@ -293,7 +297,7 @@ func TestSubscribeIdleEventsContinue(t *testing.T) {
 		wantInitial(t, st)
 		var cont string
 		for i := 0; i < 3; i++ {
-			m, _ := st.next(5 * time.Second)
+			m, _ := st.next(hangTimeout)
 			ev := m.event(t)
 			if m.kind() != eventSubscribe || len(ev.Records) != 0 || ev.ContinuationSequenceNumber == nil {
 				t.Fatalf("%s: idle event %+v", typ, ev)
@@ -305,7 +309,7 @@ func TestSubscribeIdleEventsContinue(t *testing.T) {
 		for _, how := range []string{api.AfterSequenceNumber, api.AtSequenceNumber} {
 			st = subscribe(t, s, arn, shard, how, &cont, nil)
 			wantInitial(t, st)
-			if recs, _ := st.records(1, 5*time.Second); dataOf(recs) != "after-"+typ {
+			if recs, _ := st.records(1, hangTimeout); dataOf(recs) != "after-"+typ {
 				t.Fatalf("%s then %s of the idle continuation: got %q", typ, how, dataOf(recs))
 			}
 			st.close()
@@ -315,7 +319,7 @@ func TestSubscribeIdleEventsContinue(t *testing.T) {
 			st := subscribe(t, s, arn, shard, api.AfterSequenceNumber, &cont, nil)
 			wantInitial(t, st)
 			defer st.close()
-			return st.records(1, 5*time.Second)
+			return st.records(1, hangTimeout)
 		}()
 		cont = *last.ContinuationSequenceNumber
 	}
@@ -332,13 +336,13 @@ func TestSubscribeTakeover(t *testing.T) {
 	c.Add(takeoverAfter)
 	second := subscribe(t, s, arn, shard, api.Latest, nil, nil)
 	wantInitial(t, second)
-	last := first.ended(5 * time.Second)
+	last := first.ended(hangTimeout)
 	if last.kind() != "exception:ResourceInUseException" ||
 		!strings.Contains(string(last.payload), `"message":"Another active subscription exists for this consumer: 000000000000:fan:shardId-000000000000:app"`) {
 		t.Fatalf("the replaced subscription ended with %s %s", last.kind(), last.payload)
 	}
 	put(t, s, "fan", "k", "x")
-	if recs, _ := second.records(1, 5*time.Second); dataOf(recs) != "x" {
+	if recs, _ := second.records(1, hangTimeout); dataOf(recs) != "x" {
 		t.Fatalf("the new subscription got %q", dataOf(recs))
 	}
 	// Another shard of the same consumer is independent.
@@ -357,7 +361,7 @@ func TestSubscribeEndsWhenConsumerOrStreamGoes(t *testing.T) {
 	if _, err := s.DeregisterStreamConsumer(ctx, &api.DeregisterStreamConsumerInput{ConsumerARN: &arn}); err != nil {
 		t.Fatal(err)
 	}
-	if m := st.ended(5 * time.Second); m.kind() != "exception:ResourceNotFoundException" {
+	if m := st.ended(hangTimeout); m.kind() != "exception:ResourceNotFoundException" {
 		t.Fatalf("after deregistering: %s %s", m.kind(), m.payload)
 	}
 	_, err := trySubscribe(s, arn, "shardId-000000000000", api.Latest, nil, nil)
@@ -376,7 +380,7 @@ func TestSubscribeEndsWhenConsumerOrStreamGoes(t *testing.T) {
 	if _, err := s.DeleteStream(ctx, &api.DeleteStreamInput{StreamName: ptr("fan"), EnforceConsumerDeletion: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if m := st.ended(5 * time.Second); m.kind() != "exception:ResourceNotFoundException" ||
+	if m := st.ended(hangTimeout); m.kind() != "exception:ResourceNotFoundException" ||
 		!strings.Contains(string(m.payload), "Stream fan under account 000000000000 not found.") {
 		t.Fatalf("after deleting the stream: %s %s", m.kind(), m.payload)
 	}
@@ -391,7 +395,7 @@ func TestSubscribeShardEnd(t *testing.T) {
 	put(t, s, "fan", "k", "before")
 	st := subscribe(t, s, arn, "shardId-000000000000", api.TrimHorizon, nil, nil)
 	wantInitial(t, st)
-	st.records(1, 5*time.Second)
+	st.records(1, hangTimeout)
 	if _, err := s.SplitShard(ctx, &api.SplitShardInput{StreamName: ptr("fan"), ShardToSplit: ptr("shardId-000000000000"),
 		NewStartingHashKey: ptr("170141183460469231731687303715884105728")}); err != nil {
 		t.Fatal(err)
@@ -399,7 +403,7 @@ func TestSubscribeShardEnd(t *testing.T) {
 	c.Add(time.Second)
 	var last api.SubscribeToShardEvent
 	for {
-		m, ok := st.next(10 * time.Second)
+		m, ok := st.next(hangTimeout)
 		if !ok {
 			break
 		}
@@ -415,10 +419,10 @@ func TestSubscribeShardEnd(t *testing.T) {
 	// Subscribing to the closed shard again replays it and ends the same way.
 	st = subscribe(t, s, arn, "shardId-000000000000", api.TrimHorizon, nil, nil)
 	wantInitial(t, st)
-	if recs, _ := st.records(1, 5*time.Second); dataOf(recs) != "before" {
+	if recs, _ := st.records(1, hangTimeout); dataOf(recs) != "before" {
 		t.Fatalf("replay %q", dataOf(recs))
 	}
-	if m := st.ended(5 * time.Second); len(m.event(t).ChildShards) != 2 {
+	if m := st.ended(hangTimeout); len(m.event(t).ChildShards) != 2 {
 		t.Fatalf("replay ended with %s", m.payload)
 	}
 }
@@ -428,7 +432,7 @@ func TestSubscribeLifetimeAndClose(t *testing.T) {
 	s.fan.lifetime = 100 * time.Millisecond
 	st := subscribe(t, s, arn, "shardId-000000000000", api.Latest, nil, nil)
 	wantInitial(t, st)
-	if m := st.ended(5 * time.Second); m.headers != nil && m.headers[":message-type"] != "event" {
+	if m := st.ended(hangTimeout); m.headers != nil && m.headers[":message-type"] != "event" {
 		t.Fatalf("expiry ended with %s", m.kind())
 	}
 	// The lease went with it: subscribing again at once is fine.
@@ -436,7 +440,7 @@ func TestSubscribeLifetimeAndClose(t *testing.T) {
 	st = subscribe(t, s, arn, "shardId-000000000000", api.Latest, nil, nil)
 	wantInitial(t, st)
 	s.fan.close() // what Service.Close and a server shutdown do
-	if m := st.ended(5 * time.Second); m.headers != nil && m.headers[":message-type"] != "event" {
+	if m := st.ended(hangTimeout); m.headers != nil && m.headers[":message-type"] != "event" {
 		t.Fatalf("Close ended it with %s", m.kind())
 	}
 }
@@ -485,12 +489,12 @@ func TestSubscribeCBOR(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := respond(t, sub, "application/x-amz-cbor-1.1")
-	m, _ := st.next(5 * time.Second)
+	m, _ := st.next(hangTimeout)
 	if m.kind() != "initial-response" || !bytes.Equal(m.payload, []byte{0xa0}) || m.headers[":content-type"] != "application/x-amz-cbor-1.1" {
 		t.Fatalf("initial response %+v", m)
 	}
 	put(t, s, "fan", "k", "\x00binary")
-	m, _ = st.next(5 * time.Second)
+	m, _ = st.next(hangTimeout)
 	var ev struct {
 		Records []struct {
 			Data                        []byte
@@ -538,12 +542,12 @@ func TestSubscribeRate(t *testing.T) {
 		st := subscribe(t, s, arn, "shardId-000000000000", api.Latest, nil, nil)
 		wantInitial(t, st)
 		put(t, s, "fan", "k", "small")
-		if recs, _ := st.records(1, time.Minute); dataOf(recs) != "small" {
+		if recs, _ := st.records(1, hangTimeout); dataOf(recs) != "small" {
 			t.Fatalf("limited=%v: got %q, want the record within the burst", limited, dataOf(recs))
 		}
 		put(t, s, "fan", "k", big)
 		if !limited {
-			if recs, _ := st.records(1, time.Minute); len(recs) != 1 || len(recs[0].Data) != len(big) {
+			if recs, _ := st.records(1, hangTimeout); len(recs) != 1 || len(recs[0].Data) != len(big) {
 				t.Fatalf("without limits: %d records after the big one", len(recs))
 			}
 			st.close()
@@ -555,7 +559,7 @@ func TestSubscribeRate(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		s.fan.close() // a drain ends the wait, and the stream
 		for {
-			m, ok := st.next(time.Minute)
+			m, ok := st.next(hangTimeout)
 			if !ok {
 				break
 			}

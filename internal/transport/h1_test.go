@@ -41,12 +41,12 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, addr string) *rawConn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	nc, err := net.DialTimeout("tcp", addr, hangTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(hangTimeout)) // only a hang reaches it
 	return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
 }
 
@@ -78,7 +78,7 @@ func (c *rawConn) read() (*http.Response, string) {
 // closed reports whether the server closed the connection. Every caller
 // expects it closed: the deadline only turns a hang into a failure.
 func (c *rawConn) closed() bool {
-	c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	c.nc.SetReadDeadline(time.Now().Add(hangTimeout))
 	_, err := c.br.ReadByte()
 	return err == io.EOF
 }

@@ -30,6 +30,10 @@ var protoHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 	io.WriteString(w, "kinesis "+r.Method+" "+r.URL.Path+" "+r.Proto)
 })
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 func start(t *testing.T, cfg Config, h http.Handler) *Server {
 	t.Helper()
 	if cfg.Addr == "" {
@@ -43,7 +47,7 @@ func start(t *testing.T, cfg Config, h http.Handler) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		s.Shutdown(ctx)
 	})
@@ -71,7 +75,8 @@ func client(t *testing.T, set func(*http.Protocols), tlsConf *tls.Config) *http.
 	set(&p)
 	tr := &http.Transport{Protocols: &p, TLSClientConfig: tlsConf}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	// A request may span a test's waits, each bounded by hangTimeout.
+	return &http.Client{Transport: tr, Timeout: 3 * hangTimeout}
 }
 
 func get(t *testing.T, c *http.Client, method, url string) (*http.Response, string) {
@@ -244,12 +249,14 @@ func TestShutdownDrains(t *testing.T) {
 
 			shut := make(chan error, 1)
 			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				// Only a hang reaches this bound: the request is held
+				// past the waits below, each bounded by hangTimeout.
+				ctx, cancel := context.WithTimeout(context.Background(), 3*hangTimeout)
 				defer cancel()
 				shut <- s.Shutdown(ctx)
 			}()
-			// The listener closes promptly while the request still runs.
-			deadline := time.Now().Add(5 * time.Second)
+			// The listener closes while the request still runs.
+			deadline := time.Now().Add(hangTimeout)
 			for {
 				conn, err := net.DialTimeout("tcp", addr, time.Second)
 				if err != nil {

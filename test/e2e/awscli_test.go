@@ -91,7 +91,7 @@ func TestAWSCLI(t *testing.T) {
 		}
 	}
 	var sum summary
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for {
 		awsJSON(ctx, t, s, &sum, "kinesis", "describe-stream-summary", "--stream-name", "Test")
 		if sum.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
@@ -101,7 +101,7 @@ func TestAWSCLI(t *testing.T) {
 			t.Fatalf("stream status %q while waiting for ACTIVE", st)
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("stream not ACTIVE after 30s")
+			t.Fatalf("stream not ACTIVE after %v", hangTimeout)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

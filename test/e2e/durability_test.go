@@ -223,10 +223,10 @@ func testKillDuringWrites(t *testing.T, syncMode string) {
 		if time.Since(start) >= 1500*time.Millisecond && n >= 100 {
 			break
 		}
-		if time.Since(start) > 30*time.Second {
+		if time.Since(start) > hangTimeout {
 			close(stop)
 			wg.Wait()
-			t.Fatalf("only %d records acknowledged in 30s", n)
+			t.Fatalf("only %d records acknowledged in %v", n, hangTimeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -47,7 +47,7 @@ func registerConsumer(ctx context.Context, t *testing.T, c *kinesis.Client, stre
 		!strings.HasSuffix(arn, fmt.Sprintf(":stream/%s/consumer/%s:%d", stream, name, out.Consumer.ConsumerCreationTimestamp.Unix())) {
 		t.Fatalf("registered %+v", out.Consumer)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for {
 		d, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: &arn})
 		if err == nil && d.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
@@ -230,7 +230,7 @@ func TestFanoutSubscribeGoSDK(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				recs, ev := sub.records(t, 1, 10*time.Second)
+				recs, ev := sub.records(t, 1, hangTimeout)
 				if string(recs[0].Data) != data || aws.ToString(recs[0].SequenceNumber) != aws.ToString(put.SequenceNumber) ||
 					aws.ToString(ev.ContinuationSequenceNumber) != aws.ToString(put.SequenceNumber) || recs[0].ApproximateArrivalTimestamp == nil {
 					t.Fatalf("event %+v with %+v", ev, recs[0])
@@ -242,19 +242,19 @@ func TestFanoutSubscribeGoSDK(t *testing.T) {
 				if len(ev.Records) != 0 || ev.ContinuationSequenceNumber == nil || aws.ToInt64(ev.MillisBehindLatest) != 0 {
 					t.Fatalf("idle event %+v", ev)
 				}
-			case <-time.After(30 * time.Second): // only a hang reaches it
-				t.Fatal("no event while idle for 30 s")
+			case <-time.After(hangTimeout): // only a hang reaches it
+				t.Fatalf("no event while idle for %v", hangTimeout)
 			}
 		})
 	}
 
 	// Shutting down ends open subscriptions cleanly instead of waiting for
 	// them: they would last 5 minutes, the drain 10. stop fails unless the
-	// process exits 0 within 30 s, which only a shutdown that does not
-	// wait for the subscription can do.
+	// process exits 0 within hangTimeout, a minute, which only a shutdown
+	// that does not wait for the subscription can do.
 	sub := mustSubscribe(ctx, t, fanClient(t, srv.endpoint(), h2cTransport(), nil), arn, "shardId-000000000000", fanLatest())
 	srv.stop(t)
-	if err := sub.ended(t, 10*time.Second); err != nil {
+	if err := sub.ended(t, hangTimeout); err != nil {
 		t.Errorf("shutdown ended the subscription with %v", err)
 	}
 }
@@ -285,19 +285,19 @@ func TestFanoutTakeover(t *testing.T) {
 	if _, err := cb.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("take"), PartitionKey: aws.String("k"), Data: []byte("via b")}); err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := first.records(t, 1, 10*time.Second); string(recs[0].Data) != "via b" {
+	if recs, _ := first.records(t, 1, hangTimeout); string(recs[0].Data) != "via b" {
 		t.Fatalf("got %q", recs[0].Data)
 	}
 	time.Sleep(5*time.Second - time.Since(started) + 200*time.Millisecond)
 	second := mustSubscribe(ctx, t, cb, arn, "shardId-000000000000", fanLatest())
-	err = first.ended(t, 10*time.Second)
+	err = first.ended(t, hangTimeout)
 	if !errors.As(err, &inUse) || aws.ToString(inUse.Message) != wantMsg {
 		t.Fatalf("the replaced subscription ended with %v", err)
 	}
 	if _, err := ca.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("take"), PartitionKey: aws.String("k"), Data: []byte("via a")}); err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := second.records(t, 1, 10*time.Second); string(recs[0].Data) != "via a" {
+	if recs, _ := second.records(t, 1, hangTimeout); string(recs[0].Data) != "via a" {
 		t.Fatalf("got %q", recs[0].Data)
 	}
 }
@@ -321,7 +321,7 @@ func TestFanoutDeregisterEndsSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nf *types.ResourceNotFoundException
-	if err := sub.ended(t, 10*time.Second); !errors.As(err, &nf) {
+	if err := sub.ended(t, hangTimeout); !errors.As(err, &nf) {
 		t.Fatalf("after DeregisterStreamConsumer the subscription ended with %v", err)
 	}
 	list, err := c.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/dereg")})
@@ -495,7 +495,7 @@ func TestFanoutKCLAcrossReshard(t *testing.T) {
 		}()
 	}
 	waitUpdated := func() {
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(hangTimeout)
 		for time.Now().Before(deadline) {
 			out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("kcl")})
 			if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
@@ -531,7 +531,7 @@ func TestFanoutKCLAcrossReshard(t *testing.T) {
 	for _, v := range acked {
 		total += len(v)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for {
 		k.mu.Lock()
 		got := 0
@@ -635,8 +635,8 @@ func TestFanoutHTTP1(t *testing.T) {
 				t.Fatal("the stream ended")
 			}
 			return m
-		case <-time.After(10 * time.Second):
-			t.Fatal("no message within 10 s")
+		case <-time.After(hangTimeout):
+			t.Fatalf("no message within %v", hangTimeout)
 		}
 		return eventstream.Message{}
 	}

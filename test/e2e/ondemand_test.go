@@ -48,7 +48,7 @@ func TestOnDemandScaling(t *testing.T) {
 			}
 		}
 	}()
-	split := waitShards(t, c, "od", 20*time.Second, func(open, all []types.Shard) bool { return len(all) > 4 })
+	split := waitShards(t, c, "od", hangTimeout, func(open, all []types.Shard) bool { return len(all) > 4 })
 	stop.Store(true)
 	<-done
 	var child *types.Shard
@@ -62,7 +62,7 @@ func TestOnDemandScaling(t *testing.T) {
 	}
 
 	// Quiet now: five open shards, so a cold adjacent pair is merged.
-	merged := waitShards(t, c, "od", 20*time.Second, func(open, all []types.Shard) bool {
+	merged := waitShards(t, c, "od", hangTimeout, func(open, all []types.Shard) bool {
 		for _, sh := range all {
 			if sh.AdjacentParentShardId != nil {
 				return len(open) == 4

@@ -31,6 +31,11 @@ const (
 	account         = "000000000000"
 )
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine running race-enabled
+// servers.
+const hangTimeout = time.Minute
+
 var (
 	buildOnce sync.Once
 	binDir    string
@@ -200,7 +205,7 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 		close(s.done)
 	}()
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:         (&net.Dialer{Timeout: hangTimeout}).DialContext,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     30 * time.Second,
 	}
@@ -215,7 +220,7 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 		}
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint()+"/health", nil)
@@ -260,8 +265,8 @@ func (s *server) stop(t *testing.T) {
 	}
 	select {
 	case <-s.done:
-	case <-time.After(30 * time.Second):
-		t.Errorf("rivulet did not exit within 30s of SIGTERM")
+	case <-time.After(hangTimeout):
+		t.Errorf("rivulet did not exit within %v of SIGTERM", hangTimeout)
 		s.cmd.Process.Kill()
 		<-s.done
 	}
@@ -339,7 +344,7 @@ func runClient(ctx context.Context, t *testing.T, name string, args ...string) (
 	cmd.Env = clientEnv(t)
 	cmd.Stdout = &out
 	cmd.Stderr = &errb
-	cmd.WaitDelay = 5 * time.Second
+	cmd.WaitDelay = hangTimeout
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {

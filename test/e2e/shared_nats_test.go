@@ -121,7 +121,7 @@ func TestTwoServersShareOneNATS(t *testing.T) {
 	if _, err := cb.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("shared")}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for {
 		_, err := ca.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("shared")})
 		var nf *types.ResourceNotFoundException

@@ -24,7 +24,7 @@ func createStream(ctx context.Context, t *testing.T, c *kinesis.Client, name str
 // waitActive polls DescribeStreamSummary until the stream is ACTIVE.
 func waitActive(ctx context.Context, t *testing.T, c *kinesis.Client, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, hangTimeout)
 	defer cancel()
 	for {
 		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})

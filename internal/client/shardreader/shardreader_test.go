@@ -43,9 +43,13 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 func waitActive(t *testing.T, kc *kinesis.Client, stream string) {
 	t.Helper()
-	for range 500 {
+	for deadline := time.Now().Add(hangTimeout); time.Now().Before(deadline); {
 		out := must(kc.DescribeStreamSummary(context.Background(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)}))
 		if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
 			return
@@ -166,7 +170,7 @@ func TestReadLatestAndStop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangTimeout):
 		t.Fatal("Read did not stop")
 	}
 	for _, d := range got {

@@ -26,9 +26,13 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// hangTimeout bounds the waits for what should happen: only a hang reaches
+// it, so it is generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
 func mustOpen(t *testing.T, cfg Config) *Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	s, err := Open(ctx, cfg)
 	if err != nil {
@@ -193,7 +197,7 @@ func TestFlusherExitsWhenIdle(t *testing.T) {
 	if _, err := s.Append(ctx, ref, []store.Entry{{PartitionKey: "k"}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(flusherIdle + time.Minute) // only a hang reaches it
+	deadline := time.Now().Add(flusherIdle + hangTimeout) // only a hang reaches it
 	for {
 		s.mu.Lock()
 		n := len(s.queues)
@@ -507,7 +511,7 @@ func TestCachedFollowsWatch(t *testing.T) {
 		if rev, err = b.Put(ctx, &store.Stream{Key: k, ID: "one", Status: status}, rev); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(time.Minute) // only a hang reaches it
+		deadline := time.Now().Add(hangTimeout) // only a hang reaches it
 		for {
 			st, _, err := a.Cached(ctx, k)
 			if err == nil && st.Status == status {

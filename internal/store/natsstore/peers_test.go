@@ -2,8 +2,11 @@ package natsstore
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func count(t *testing.T, p *Peers) int {
@@ -72,28 +75,52 @@ func TestPeersTwoStores(t *testing.T) {
 }
 
 // A process that dies without deregistering drops out after the TTL,
-// while the heartbeat keeps a live one in.
+// while the heartbeat keeps a live one in. The TTL runs on the server's
+// clock, so a stall of the machine can expire an entry that the test meant
+// to see: a sample that a stall may have spoiled is taken again, and no
+// check fails only because the machine was slow.
 func TestPeersDeadExpires(t *testing.T) {
+	const ttl = time.Second
 	ctx := context.Background()
 	a := mustOpen(t, Config{InMemory: true})
-	p, err := a.startHeartbeat(ctx, time.Second, 200*time.Millisecond, 0)
+	p, err := a.startHeartbeat(ctx, ttl, 200*time.Millisecond, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.kv.Put(ctx, peerPrefix+"dead", []byte("x")); err != nil {
-		t.Fatal(err)
+	// A dead entry counts until it expires. Counted within ttl of its put
+	// it cannot have expired yet; a count that ends later proves nothing,
+	// so the entry is put and counted again.
+	for deadline := time.Now().Add(hangTimeout); ; {
+		put := time.Now()
+		if _, err := p.kv.Put(ctx, peerPrefix+"dead", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		n := count(t, p)
+		if n == 2 {
+			break
+		}
+		if time.Since(put) < ttl || time.Now().After(deadline) {
+			t.Fatalf("with a dead entry: %d peers, want 2", n)
+		}
 	}
-	if n := count(t, p); n != 2 {
-		t.Fatalf("with a dead entry: %d peers, want 2", n)
-	}
-	waitCount(t, p, 1, 5*time.Second)
-	// Its own entry has outlived several TTLs by now.
+	waitCount(t, p, 1, hangTimeout)
+	// Its own entry, put before the dead one, has outlived several TTLs by
+	// now, so only the heartbeat can have kept it. A stall longer than the
+	// TTL less one beat can still let it lapse until the next beat, so it
+	// is looked up until it is there: a heartbeat that stopped never puts
+	// it back.
 	time.Sleep(1500 * time.Millisecond)
 	if n := count(t, p); n != 1 {
 		t.Errorf("live process dropped out: %d peers", n)
 	}
-	if _, err := p.kv.Get(ctx, peerPrefix+p.ID()); err != nil {
-		t.Errorf("own entry: %v", err)
+	for deadline := time.Now().Add(hangTimeout); ; time.Sleep(50 * time.Millisecond) {
+		_, err := p.kv.Get(ctx, peerPrefix+p.ID())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) || time.Now().After(deadline) {
+			t.Fatalf("own entry: %v", err)
+		}
 	}
 }
 

@@ -11,14 +11,12 @@ import (
 // Contract for what enhanced fan-out needs: append notifications and
 // small CAS values, both shared by every handle on one storage.
 
-const signalWait = 5 * time.Second
-
 func waitSignal(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()
 	select {
 	case <-ch:
-	case <-time.After(signalWait):
-		t.Fatalf("no signal for %s within %v", what, signalWait)
+	case <-time.After(hangTimeout):
+		t.Fatalf("no signal for %s within %v", what, hangTimeout)
 	}
 }
 

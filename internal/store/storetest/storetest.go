@@ -67,8 +67,15 @@ func Run(t *testing.T, open Open) {
 	}
 }
 
+// hangTimeout bounds the waits for what should happen (a signal, a change
+// seen through another handle, an expiry): only a hang reaches it, so it is
+// generous for a slow, stalling machine.
+const hangTimeout = time.Minute
+
+// ctxFor bounds a whole test, several waits of which may each take up to
+// hangTimeout on a stalling machine.
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*hangTimeout)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -362,7 +369,7 @@ func testCachedShared(t *testing.T, open Open) {
 	}
 	eventually := func(what string, ok func(*store.Stream, store.Revision, error) bool) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(hangTimeout)
 		for {
 			st, r, err := a.Cached(ctx, k)
 			if ok(st, r, err) {
@@ -848,7 +855,7 @@ func testRetention(t *testing.T, open Open) {
 	if err := b.SetRetention(ctx, ref, time.Second); err != nil {
 		t.Fatalf("SetRetention(1s): %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangTimeout)
 	for {
 		tip, err := b.Tip(ctx, ref)
 		if err != nil {
