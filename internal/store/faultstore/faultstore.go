@@ -435,10 +435,17 @@ func (b *Backend) DeleteValue(ctx context.Context, key string, rev store.Revisio
 // WatchValue implements store.Meta. A watch failed after it started is
 // stopped first.
 func (b *Backend) WatchValue(ctx context.Context, key string) (<-chan struct{}, func(), error) {
+	return b.watch(Call{Op: OpWatchValue, Key: key}, func() (<-chan struct{}, func(), error) {
+		return b.inner.WatchValue(ctx, key)
+	})
+}
+
+// watch runs open as call c; a watch failed after it started is stopped.
+func (b *Backend) watch(c Call, open func() (<-chan struct{}, func(), error)) (<-chan struct{}, func(), error) {
 	var ch <-chan struct{}
 	var stop func()
-	err := b.run(Call{Op: OpWatchValue, Key: key}, func() (err error) {
-		ch, stop, err = b.inner.WatchValue(ctx, key)
+	err := b.run(c, func() (err error) {
+		ch, stop, err = open()
 		return err
 	})
 	if err != nil {
@@ -533,19 +540,9 @@ func (b *Backend) SeekTime(ctx context.Context, ref store.ShardRef, t time.Time)
 // Watch implements store.Log. A watch failed after it started is stopped
 // first.
 func (b *Backend) Watch(ctx context.Context, ref store.ShardRef) (<-chan struct{}, func(), error) {
-	var ch <-chan struct{}
-	var stop func()
-	err := b.run(Call{Op: OpWatch, Shard: ref}, func() (err error) {
-		ch, stop, err = b.inner.Watch(ctx, ref)
-		return err
+	return b.watch(Call{Op: OpWatch, Shard: ref}, func() (<-chan struct{}, func(), error) {
+		return b.inner.Watch(ctx, ref)
 	})
-	if err != nil {
-		if stop != nil {
-			stop()
-		}
-		return nil, nil, err
-	}
-	return ch, stop, nil
 }
 
 // Close closes the wrapped backend, unless a rule for OpClose fails it
