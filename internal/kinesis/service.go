@@ -1,4 +1,4 @@
-// Package service implements the Kinesis Data Streams operations on top of a
+// Package kinesis implements the Kinesis Data Streams operations on top of a
 // store.Backend. Each operation is func(ctx, *In) (*Out, error): it
 // validates, works against storage, and returns domain errors (*Error) that
 // the wire adapter maps to AWS error types in one table.
