@@ -170,10 +170,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if len(rules) > 0 {
 		logger.Warn("fault injection is on", "rules", len(rules))
 	}
+	var lim *limits.Limiter     // nil with limits off; /admin/limits says so
 	var limiter kinesis.Limiter // a nil *Limiter must not become a non-nil interface
 	if cfg.AWSLimits {
-		lim, err := newLimiter(ctx, st, logger)
-		if err != nil {
+		if lim, err = newLimiter(ctx, st, logger); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("rivulet: limits: %w", err)
 		}
@@ -200,7 +200,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	handler := wire.New(svc.Operations(), wire.Options{Logger: logger})
 	admin := http.NewServeMux()
 	admin.Handle("/admin/faults", faults.Handler())
-	admin.Handle("/admin/limits", limits.Handler(asLimiter(limiter)))
+	admin.Handle("/admin/limits", limits.Handler(lim))
 	hs, err := transport.New(transport.Config{
 		Addr:            cfg.Addr,
 		TLSAddr:         cfg.TLSAddr,
@@ -322,14 +322,13 @@ var healthProbe = store.StreamKey{
 	Name:    "rivulet-health-probe",
 }
 
-func storageHealth(m store.Meta) func(context.Context) error {
-	full, _ := m.(interface{ Full() bool })
+func storageHealth(st *natsstore.Store) func(context.Context) error {
 	return func(ctx context.Context) error {
-		_, _, err := m.Get(ctx, healthProbe)
+		_, _, err := st.Get(ctx, healthProbe)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("storage: %w", err)
 		}
-		if full != nil && full.Full() {
+		if st.Full() {
 			return fullHealth{}
 		}
 		return nil
@@ -361,9 +360,4 @@ func newLimiter(ctx context.Context, st *natsstore.Store, logger *slog.Logger) (
 		}
 		return n
 	}}), nil
-}
-
-func asLimiter(l kinesis.Limiter) *limits.Limiter {
-	lim, _ := l.(*limits.Limiter)
-	return lim
 }
