@@ -16,7 +16,6 @@ import (
 
 	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/config"
-	"github.com/rivulet/rivulet/internal/kinesis/fault"
 )
 
 func init() {
@@ -94,9 +93,6 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		ready = append(ready, "data_dir", cfg.DataDir, "sync", cfg.Sync)
 	}
 	ready = append(ready, "limits", cfg.Limits)
-	if rules, _ := fault.Load(cfg.Faults); len(rules) > 0 {
-		ready = append(ready, "fault_rules", len(rules))
-	}
 	if !cfg.HTTPFastPath {
 		ready = append(ready, "http_fast_path", false)
 	}
