@@ -105,41 +105,11 @@ func (m *Manifest) Totals() (messages uint64, size int64) {
 
 // OpenRaw connects like Open (embedded server in cfg.DataDir, or cfg.URL)
 // but creates nothing, so a restore target stays empty.
-func OpenRaw(ctx context.Context, cfg Config) (st *Store, err error) {
-	s := &Store{storage: jetstream.FileStorage, quit: make(chan struct{})}
-	base := cfg.Logger
-	if base == nil {
-		base = slog.New(slog.DiscardHandler)
+func OpenRaw(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.URL == "" && cfg.InMemory {
+		return nil, errors.New("natsstore: snapshots need file storage, not InMemory")
 	}
-	s.log = base.With("component", "natsstore")
-	defer func() {
-		if err != nil {
-			s.shutdown()
-		}
-	}()
-	if cfg.URL != "" {
-		s.nc, err = nats.Connect(cfg.URL, nats.Name("rivulet-backup"))
-	} else {
-		if cfg.InMemory {
-			return nil, errors.New("natsstore: snapshots need file storage, not InMemory")
-		}
-		if err = s.startEmbedded(cfg, base.With("component", "nats-server")); err != nil {
-			return nil, err
-		}
-		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("rivulet-backup"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("natsstore: connect: %w", err)
-	}
-	if s.js, err = jetstream.New(s.nc); err != nil {
-		return nil, fmt.Errorf("natsstore: jetstream: %w", err)
-	}
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	if _, err = s.js.AccountInfo(ctx); err != nil {
-		return nil, fmt.Errorf("natsstore: JetStream not available: %w", err)
-	}
-	return s, nil
+	return connect(ctx, cfg)
 }
 
 // Backup writes a snapshot of every Rivulet stream into dir (created if

@@ -109,6 +109,36 @@ var _ store.Backend = (*Store)(nil)
 // Open starts or connects to NATS and makes sure the metadata bucket
 // exists.
 func Open(ctx context.Context, cfg Config) (st *Store, err error) {
+	s, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.shutdown()
+		}
+	}()
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err = s.openBucket(ctx); err != nil {
+		return nil, err
+	}
+	if s.ns != nil {
+		s.startQuota(s.ns)
+	} else if cfg.Server != nil {
+		s.startQuota(cfg.Server)
+	}
+	// Made now, not on the first read: a full store could not write it.
+	if _, serr := s.Secret(ctx); serr != nil {
+		s.log.Warn("cannot create the iterator secret yet; retrying on first use", "err", serr)
+	}
+	s.log.Debug("opened", "embedded", s.ns != nil, "max_payload", s.maxPayload, "storage", s.storage.String())
+	return s, nil
+}
+
+// connect starts or reaches NATS and checks that JetStream answers; it
+// creates nothing.
+func connect(ctx context.Context, cfg Config) (st *Store, err error) {
 	s := &Store{
 		replicas: cfg.Replicas,
 		storage:  jetstream.FileStorage,
@@ -163,19 +193,6 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 	if _, err = s.js.AccountInfo(ctx); err != nil {
 		return nil, fmt.Errorf("natsstore: JetStream not available: %w", err)
 	}
-	if err = s.openBucket(ctx); err != nil {
-		return nil, err
-	}
-	if s.ns != nil {
-		s.startQuota(s.ns)
-	} else if cfg.Server != nil {
-		s.startQuota(cfg.Server)
-	}
-	// Made now, not on the first read: a full store could not write it.
-	if _, serr := s.Secret(ctx); serr != nil {
-		s.log.Warn("cannot create the iterator secret yet; retrying on first use", "err", serr)
-	}
-	s.log.Debug("opened", "embedded", s.ns != nil, "max_payload", s.maxPayload, "storage", s.storage.String())
 	return s, nil
 }
 
