@@ -17,21 +17,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rivulet/rivulet"
-	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/internal/testserver"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// server runs Rivulet in-process on in-memory JetStream.
-func server(t *testing.T) *kinesis.Client {
-	t.Helper()
-	kc, err := client.New(client.Config{Endpoint: testserver.Start(t, rivulet.Config{}), Region: "us-east-1", MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kc
-}
+// server runs Rivulet in-process, in memory.
+func server(t *testing.T) *kinesis.Client { return testserver.Client(t, rivulet.Config{}) }
 
 func baseConfig(stream string) Config {
 	return Config{Stream: stream, Shards: 2, Mode: ModeWriteRead, Workers: 3, RecordSize: 64, BatchSize: 25,

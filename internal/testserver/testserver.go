@@ -7,7 +7,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/client"
 )
 
 // Start runs a server with cfg until tb ends and returns its endpoint.
@@ -24,4 +27,15 @@ func Start(tb testing.TB, cfg rivulet.Config) string {
 		}
 	})
 	return srv.Endpoint()
+}
+
+// Client starts a server with cfg and returns an SDK client for it that
+// does not retry, so a test sees every error.
+func Client(tb testing.TB, cfg rivulet.Config) *kinesis.Client {
+	tb.Helper()
+	kc, err := client.New(client.Config{Endpoint: Start(tb, cfg), Region: "us-east-1", MaxAttempts: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return kc
 }

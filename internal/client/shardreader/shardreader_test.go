@@ -26,14 +26,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func server(t *testing.T) *kinesis.Client {
-	t.Helper()
-	kc, err := client.New(client.Config{Endpoint: testserver.Start(t, rivulet.Config{}), Region: "us-east-1", MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kc
-}
+// server runs Rivulet in-process, in memory.
+func server(t *testing.T) *kinesis.Client { return testserver.Client(t, rivulet.Config{}) }
 
 // must stops a test at a failed setup call.
 func must[T any](v T, err error) T {
