@@ -331,9 +331,27 @@ func storageHealth(st *natsstore.Store) func(context.Context) error {
 		if st.Full() {
 			return fullHealth{}
 		}
+		if d := st.Damage(); len(d) > 0 {
+			return degradedHealth(d)
+		}
 		return nil
 	}
 }
+
+// degradedHealth is /health's answer after the start-up check found
+// damage: the server serves what is left (200), and says what was lost
+// until it restarts.
+type degradedHealth []natsstore.Damage
+
+func (d degradedHealth) Error() string {
+	msg := fmt.Sprintf("storage damage found at start (%d problems; see the log or rivulet check): %s", len(d), d[0].Detail)
+	if len(d) > 1 {
+		msg += "; …"
+	}
+	return msg
+}
+func (degradedHealth) HealthStatus() string { return "degraded" }
+func (degradedHealth) HealthCode() int      { return http.StatusOK }
 
 // fullHealth is /health's answer while storage refuses writes for space:
 // status "full" (transport.HealthStatus) instead of "unavailable".

@@ -366,7 +366,7 @@ func (s *Service) finishPending(ctx context.Context, st *store.Stream, rev store
 			continue
 		}
 		ref := store.ShardRef{StreamID: st.ID, Shard: sh.Index}
-		if err := s.be.CreateShard(ctx, ref, retention); err != nil {
+		if err := s.be.CreateShard(ctx, ref, retention, store.SpecOf(st, *sh)); err != nil {
 			return 0, err
 		}
 		if sh.Closed != nil {

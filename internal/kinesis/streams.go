@@ -63,7 +63,7 @@ func (s *Service) CreateStream(ctx context.Context, in *api.CreateStreamInput) (
 	// The logs come first: a stream whose metadata exists always has them.
 	retention := time.Duration(st.RetentionHours) * time.Hour
 	for _, sh := range st.Shards {
-		if err := s.be.CreateShard(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}, retention); err != nil {
+		if err := s.be.CreateShard(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}, retention, store.SpecOf(st, sh)); err != nil {
 			s.dropLogs(ctx, st)
 			return nil, err
 		}

@@ -171,6 +171,21 @@ type Meta interface {
 	WatchValue(ctx context.Context, key string) (changed <-chan struct{}, stop func(), err error)
 }
 
+// ShardSpec is what a shard's log records about its place in the stream:
+// enough to rebuild lost stream metadata from the logs alone.
+type ShardSpec struct {
+	Stream        StreamKey
+	StreamCreated time.Time
+	Mode          string
+	Shard         Shard // index, parents, hash range, creation time
+}
+
+// SpecOf is the spec of shard sh of st.
+func SpecOf(st *Stream, sh Shard) ShardSpec {
+	sh.Closed, sh.EndSeq, sh.Pending = nil, 0, false
+	return ShardSpec{Stream: st.Key, StreamCreated: st.Created, Mode: st.Mode, Shard: sh}
+}
+
 // ShardRef names one shard's log.
 type ShardRef struct {
 	StreamID string
@@ -207,8 +222,10 @@ type Tip struct {
 // Log stores the records of every shard.
 type Log interface {
 	// CreateShard creates the log of one shard with the given retention.
-	// Creating an existing log is not an error.
-	CreateShard(ctx context.Context, ref ShardRef, retention time.Duration) error
+	// Creating an existing log is not an error. A backend that can lose
+	// its metadata keeps spec beside the log, so the stream can be rebuilt
+	// from its logs.
+	CreateShard(ctx context.Context, ref ShardRef, retention time.Duration, spec ShardSpec) error
 	// DeleteShard removes a shard's log and its data.
 	DeleteShard(ctx context.Context, ref ShardRef) error
 	// CloseShard makes the shard's log refuse every later append, from any

@@ -311,7 +311,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // HealthStatus is implemented by a Health error that names its own
-// status, such as "full"; other errors answer "unavailable".
+// status, such as "full"; other errors answer "unavailable". One that
+// also has HealthCode answers with that code instead of 503 ("degraded":
+// serving, with a problem to look at).
 type HealthStatus interface{ HealthStatus() string }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -331,6 +333,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 			}
 			body = map[string]string{"status": status, "error": err.Error()}
 			code = http.StatusServiceUnavailable
+			var hc interface{ HealthCode() int }
+			if errors.As(err, &hc) {
+				code = hc.HealthCode()
+			}
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -458,8 +458,8 @@ func (b *Backend) watch(c Call, open func() (<-chan struct{}, func(), error)) (<
 }
 
 // CreateShard implements store.Log.
-func (b *Backend) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration) error {
-	return b.run(Call{Op: OpCreateShard, Shard: ref}, func() error { return b.inner.CreateShard(ctx, ref, retention) })
+func (b *Backend) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration, spec store.ShardSpec) error {
+	return b.run(Call{Op: OpCreateShard, Shard: ref}, func() error { return b.inner.CreateShard(ctx, ref, retention, spec) })
 }
 
 // DeleteShard implements store.Log.

@@ -60,7 +60,7 @@ func mustAdd(t *testing.T, b *Backend, r Rule) RuleID {
 func shard(t *testing.T, b *Backend, id string, n int) store.ShardRef {
 	t.Helper()
 	ref := store.ShardRef{StreamID: id, Shard: n}
-	if err := b.Inner().CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := b.Inner().CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	return ref
@@ -202,7 +202,7 @@ func TestProbabilityIsSeeded(t *testing.T) {
 		b := Wrap(memstore.New(memstore.Config{}), seed)
 		defer b.Close()
 		ref := store.ShardRef{StreamID: "p", Shard: 0}
-		if err := b.CreateShard(ctx, ref, time.Hour); err != nil {
+		if err := b.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 			t.Fatal(err)
 		}
 		mustAdd(t, b, Rule{Op: OpAppend, Prob: 0.5})

@@ -454,7 +454,7 @@ func (st *storage) logLocked(ref store.ShardRef) (*shardLog, error) {
 }
 
 // CreateShard creates a shard's log; an existing one is left as it is.
-func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration) error {
+func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration, _ store.ShardSpec) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}

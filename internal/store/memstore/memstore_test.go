@@ -47,7 +47,7 @@ func TestSmallPayloadSplits(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "small", Shard: 0}
-	if err := s.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := s.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	big := make([]byte, 40<<10)
@@ -88,7 +88,7 @@ func TestRetentionFollowsClock(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "ret", Shard: 0}
-	if err := s.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := s.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
@@ -125,7 +125,7 @@ func TestClosedShardIsNotFound(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "fence", Shard: 2}
-	if err := a.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := a.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.CloseShard(ctx, ref); err != nil {
@@ -143,7 +143,7 @@ func TestAppendCancelWhileQueued(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "cancel", Shard: 0}
-	if err := s.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := s.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	const callers = 200
@@ -198,7 +198,7 @@ func TestReadReturnsCopies(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "copy", Shard: 0}
-	if err := s.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := s.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Append(ctx, ref, []store.Entry{{PartitionKey: "k", Data: []byte("orig")}}); err != nil {
@@ -237,7 +237,7 @@ func TestCloseEndsOwnWatches(t *testing.T) {
 	if nLog != 1 || nVal != 0 {
 		t.Fatalf("after Close: %d shard watches (want b's 1), %d value watch keys (want 0)", nLog, nVal)
 	}
-	if err := b.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := b.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Append(ctx, ref, []store.Entry{{PartitionKey: "k"}}); err != nil {

@@ -26,7 +26,7 @@ func TestStoreBackupRestore(t *testing.T) {
 	src := mustOpen(t, Config{DataDir: t.TempDir()})
 	refs := []store.ShardRef{{StreamID: "s1", Shard: 0}, {StreamID: "s1", Shard: 1}, {StreamID: "s2", Shard: 0}}
 	for i, ref := range refs {
-		if err := src.CreateShard(ctx, ref, time.Duration(i+1)*24*time.Hour); err != nil {
+		if err := src.CreateShard(ctx, ref, time.Duration(i+1)*24*time.Hour, store.ShardSpec{}); err != nil {
 			t.Fatal(err)
 		}
 		for j := range i + 2 {

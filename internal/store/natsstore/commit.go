@@ -45,6 +45,56 @@ type shardQueue struct {
 	subject string
 	wake    chan struct{} // buffered 1
 	pending []*appendReq  // guarded by Store.mu
+
+	// Owned by the flusher: the shard's reservation as last read or
+	// raised, the highest logical sequence acknowledged here, and the
+	// acked mark last written.
+	loaded   bool
+	reserved uint64
+	acked    uint64
+	saved    uint64
+	savedAt  time.Time
+}
+
+// checkpointEvery is how often a busy shard's acked mark is written.
+const checkpointEvery = time.Second
+
+// cover makes sure the reservation covers logical sequence seq before it
+// is acknowledged, raising it when needed.
+func (s *Store) cover(q *shardQueue, seq uint64) error {
+	ctx, cancel := withTimeout(context.Background())
+	defer cancel()
+	if !q.loaded {
+		h, _, err := s.readHWM(ctx, q.ref)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("natsstore: reservation of %s: %w", q.stream, err)
+		}
+		q.loaded, q.reserved, q.saved = true, h.Reserved, h.Acked
+	}
+	if seq > q.reserved {
+		h, err := s.raiseHWM(ctx, q.ref, hwm{Reserved: seq + reserveAhead, Acked: q.acked})
+		if err != nil {
+			return fmt.Errorf("natsstore: reservation of %s: %w", q.stream, err)
+		}
+		q.reserved, q.saved, q.savedAt = h.Reserved, h.Acked, time.Now()
+	}
+	q.acked = max(q.acked, seq)
+	return nil
+}
+
+// checkpoint writes the acked mark if it moved.
+func (s *Store) checkpoint(q *shardQueue) {
+	if q.acked <= q.saved {
+		return
+	}
+	ctx, cancel := withTimeout(context.Background())
+	defer cancel()
+	h, err := s.raiseHWM(ctx, q.ref, hwm{Acked: q.acked})
+	if err != nil {
+		s.log.Debug("acked mark not written", "stream", q.stream, "err", err)
+		return
+	}
+	q.saved, q.savedAt = h.Acked, time.Now()
 }
 
 // Append stores entries as one contiguous run and returns their
@@ -120,6 +170,7 @@ func (s *Store) flusher(q *shardQueue) {
 			if s.closed {
 				delete(s.queues, q.ref)
 				s.mu.Unlock()
+				s.checkpoint(q)
 				return
 			}
 		}
@@ -139,6 +190,7 @@ func (s *Store) flusher(q *shardQueue) {
 				// after it is gone from the map.
 				delete(s.queues, q.ref)
 				s.mu.Unlock()
+				s.checkpoint(q)
 				return
 			}
 			s.mu.Unlock()
@@ -230,6 +282,18 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 		r.pos = make([]store.Position, len(r.entries))
 		live = append(live, r)
 	}
+	if len(live) == 0 {
+		return
+	}
+	tctx, cancel := withTimeout(context.Background())
+	table, err := s.segmentsOf(tctx, q.stream)
+	cancel()
+	if err != nil {
+		for _, r := range live {
+			r.done <- appendResult{err: err}
+		}
+		return
+	}
 	msgs := s.pack(live)
 	for _, m := range msgs {
 		for _, p := range m.parts {
@@ -267,6 +331,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 
 	for i, m := range msgs {
 		var ack *jetstream.PubAck
+		var seq uint64 // logical
 		err := errs[i]
 		if err == nil {
 			select {
@@ -280,6 +345,10 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 		s.quota.release(admitted[i], err == nil)
 		if err == nil {
 			s.quota.stored()
+			seq = table.logical(ack.Sequence)
+			if err = s.cover(q, seq); err != nil && isFull(err) && !errors.Is(err, store.ErrFull) {
+				err = fmt.Errorf("%w: %w", store.ErrFull, err)
+			}
 		}
 		if err != nil {
 			switch {
@@ -303,7 +372,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 			}
 			if err == nil {
 				for k := 0; k < p.n; k++ {
-					r.pos[p.first+k] = store.Position{Seq: ack.Sequence, Sub: sub + k}
+					r.pos[p.first+k] = store.Position{Seq: seq, Sub: sub + k}
 				}
 			}
 			sub += p.n
@@ -318,5 +387,8 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 	}
 	if len(msgs) > 0 {
 		s.announce(q.ref) // fan-out: wake readers once the round is stored
+	}
+	if time.Since(q.savedAt) >= checkpointEvery {
+		s.checkpoint(q)
 	}
 }

@@ -39,7 +39,7 @@ func TestJetStreamFullIsErrFull(t *testing.T) {
 	s.quota.usage = nil // only JetStream's limit is left
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "full", Shard: 0}
-	if err := s.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := s.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	fillShard(t, s, ref)
@@ -71,7 +71,7 @@ func TestReserveKeepsMetadataWritable(t *testing.T) {
 	s := mustOpen(t, Config{DataDir: t.TempDir(), MaxStorage: testCap})
 	ctx := context.Background()
 	ref := store.ShardRef{StreamID: "soft", Shard: 0}
-	if err := s.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := s.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	fillShard(t, s, ref)

@@ -55,9 +55,11 @@ func (s *Store) shardConfig(name, subject string, retention time.Duration) jetst
 	}
 }
 
-// CreateShard creates the shard's stream. An existing stream, whatever
-// its retention, counts as created.
-func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration) error {
+// CreateShard creates the shard's stream, with spec and the segment table
+// in its config metadata, and the shard's reservation. An existing stream,
+// whatever its retention, counts as created. A log re-created under an old
+// reservation (rivulet recover) starts above it.
+func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention time.Duration, spec store.ShardSpec) error {
 	if s.isClosed() {
 		return store.ErrClosed
 	}
@@ -67,12 +69,26 @@ func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention t
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	_, err = s.js.CreateStream(ctx, s.shardConfig(name, subject, retention))
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return nil
+	h, _, err := s.readHWM(ctx, ref)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
+	table := identity
+	if h.Reserved > 0 {
+		table = segTable{{From: 1, Offset: h.Reserved}}
+	}
+	cfg := s.shardConfig(name, subject, retention)
+	specJSON, err := json.Marshal(spec)
 	if err != nil {
+		return err
+	}
+	cfg.Metadata = map[string]string{metaShard: string(specJSON), metaSegments: table.String()}
+	_, err = s.js.CreateStream(ctx, cfg)
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return s.storeErr("create "+name, err)
+	}
+	if _, err := s.raiseHWM(ctx, ref, hwm{Reserved: h.Reserved}); err != nil {
+		return s.storeErr("reservation of "+name, err)
 	}
 	s.log.Debug("shard created", "stream", name, "retention", retention)
 	return nil
@@ -93,6 +109,10 @@ func (s *Store) DeleteShard(ctx context.Context, ref store.ShardRef) error {
 	err = s.js.DeleteStream(ctx, name)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("natsstore: delete %s: %w", name, err)
+	}
+	// The log is gone, so its reservation guards nothing any more.
+	if err := s.kv.Delete(ctx, valuePrefix+hwmKey(ref)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		s.log.Warn("delete reservation", "stream", name, "err", err)
 	}
 	s.quota.freed()
 	s.log.Debug("shard deleted", "stream", name)
@@ -145,7 +165,11 @@ func (s *Store) Read(ctx context.Context, ref store.ShardRef, from uint64, maxMs
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	req := directReq{Seq: max(from, 1), Batch: max(maxMsgs, 1), MaxBytes: max(maxBytes, 0)}
+	table, err := s.segmentsOf(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	req := directReq{Seq: max(table.js(from), 1), Batch: max(maxMsgs, 1), MaxBytes: max(maxBytes, 0)}
 	raw, _, err := s.directGet(ctx, name, req)
 	if err != nil {
 		return nil, err
@@ -156,7 +180,7 @@ func (s *Store) Read(ctx context.Context, ref store.ShardRef, from uint64, maxMs
 		if err != nil {
 			return nil, fmt.Errorf("natsstore: %s seq %d: %w", name, m.seq, err)
 		}
-		out = append(out, store.Message{Seq: m.seq, Time: m.time, Entries: entries})
+		out = append(out, store.Message{Seq: table.logical(m.seq), Time: m.time, Entries: entries})
 	}
 	return out, nil
 }
@@ -179,8 +203,13 @@ func (s *Store) Tip(ctx context.Context, ref store.ShardRef) (store.Tip, error) 
 	if err != nil {
 		return store.Tip{}, fmt.Errorf("natsstore: stream %s: %w", name, err)
 	}
-	state := st.CachedInfo().State
-	t := store.Tip{FirstSeq: state.FirstSeq, LastSeq: state.LastSeq, LastTime: state.LastTime}
+	info := st.CachedInfo()
+	table, err := s.tableFrom(name, info)
+	if err != nil {
+		return store.Tip{}, err
+	}
+	state := info.State
+	t := store.Tip{FirstSeq: table.logical(state.FirstSeq), LastSeq: table.lastLogical(state.LastSeq), LastTime: state.LastTime}
 	if state.Msgs == 0 {
 		// A new stream reports FirstSeq 0; an expired one LastSeq+1.
 		t.FirstSeq = t.LastSeq + 1
@@ -207,7 +236,11 @@ func (s *Store) SeekTime(ctx context.Context, ref store.ShardRef, t time.Time) (
 	if len(msgs) == 0 {
 		return tip.LastSeq + 1, nil
 	}
-	return msgs[0].seq, nil
+	table, err := s.segmentsOf(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	return table.logical(msgs[0].seq), nil
 }
 
 // directReq is JetStream's direct get request (JSApiMsgGetRequest).
@@ -327,5 +360,9 @@ func (s *Store) CloseShard(ctx context.Context, ref store.ShardRef) (uint64, err
 		last = info.State.LastSeq
 		time.Sleep(5 * time.Millisecond)
 	}
-	return last, nil
+	table, err := s.tableFrom(name, st.CachedInfo())
+	if err != nil {
+		return 0, err
+	}
+	return table.lastLogical(last), nil
 }

@@ -187,9 +187,18 @@ func (s *Store) List(ctx context.Context, account, region string) ([]*store.Stre
 	if err := checkToken("region", region); err != nil {
 		return nil, err
 	}
+	out, err := s.listRecords(ctx, kvSubjectPrefix+"streams."+account+"."+region+".*")
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *store.Stream) int { return strings.Compare(a.Key.Name, b.Key.Name) })
+	return out, nil
+}
+
+// listRecords reads every live stream record whose subject matches filter.
+func (s *Store) listRecords(ctx context.Context, filter string) ([]*store.Stream, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	filter := kvSubjectPrefix + "streams." + account + "." + region + ".*"
 	latest := make(map[string]rawMsg) // by subject; later sequences win
 	for next := uint64(1); ; {
 		msgs, pending, err := s.directGet(ctx, "KV_"+metaBucket, directReq{Seq: next, NextFor: filter, Batch: 1000})
@@ -215,7 +224,6 @@ func (s *Store) List(ctx context.Context, account, region string) ([]*store.Stre
 		}
 		out = append(out, &st)
 	}
-	slices.SortFunc(out, func(a, b *store.Stream) int { return strings.Compare(a.Key.Name, b.Key.Name) })
 	return out, nil
 }
 

@@ -53,6 +53,9 @@ type Config struct {
 	// default, 75% of the free disk. A file store's cap is checked against
 	// the data directory's free space at Open.
 	MaxStorage int64
+	// NoRepair skips the start-up check and repair of an embedded file
+	// store (rivulet check runs its own, on a copy).
+	NoRepair bool
 }
 
 // syncQueue sizes the channel of each synchronous subscription. Every
@@ -102,6 +105,10 @@ type Store struct {
 
 	cache metaCache
 	quota quota
+	segs  segCache
+
+	damageMu sync.Mutex
+	damage   []Damage // found by the start-up check
 }
 
 var _ store.Backend = (*Store)(nil)
@@ -131,6 +138,17 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 	// Made now, not on the first read: a full store could not write it.
 	if _, serr := s.Secret(ctx); serr != nil {
 		s.log.Warn("cannot create the iterator secret yet; retrying on first use", "err", serr)
+	}
+	if s.ns != nil && !cfg.InMemory && !cfg.NoRepair {
+		// This process owns the files: nobody has written since they were
+		// last closed or lost, so this is where damage shows and where
+		// each shard's next sequences are moved above its reservation.
+		if err = s.startupCheck(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err = s.watchSegments(ctx); err != nil {
+		return nil, err
 	}
 	s.log.Debug("opened", "embedded", s.ns != nil, "max_payload", s.maxPayload, "storage", s.storage.String())
 	return s, nil

@@ -91,7 +91,7 @@ func testWatchMissingShard(t *testing.T, open Open) {
 	}
 	defer stop()
 	// Creating the log later and appending still reaches the watcher.
-	if err := b.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := b.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	defer b.DeleteShard(ctx, ref)

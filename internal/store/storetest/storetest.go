@@ -495,7 +495,7 @@ var shardSeq atomic.Int64
 func newShard(t *testing.T, b store.Backend, retention time.Duration) store.ShardRef {
 	t.Helper()
 	ref := store.ShardRef{StreamID: fmt.Sprintf("st%d-%d", time.Now().UnixNano()%1e9, shardSeq.Add(1)), Shard: 0}
-	if err := b.CreateShard(ctxFor(t), ref, retention); err != nil {
+	if err := b.CreateShard(ctxFor(t), ref, retention, store.ShardSpec{}); err != nil {
 		t.Fatalf("CreateShard: %v", err)
 	}
 	return ref
@@ -606,10 +606,10 @@ func testCreateShardIdempotent(t *testing.T, open Open) {
 	if _, err := b.Append(ctx, ref, []store.Entry{entry("k", "v")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.CreateShard(ctx, ref, 24*time.Hour); err != nil {
+	if err := b.CreateShard(ctx, ref, 24*time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatalf("second CreateShard: %v", err)
 	}
-	if err := b.CreateShard(ctx, ref, 48*time.Hour); err != nil {
+	if err := b.CreateShard(ctx, ref, 48*time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatalf("CreateShard with other retention: %v", err)
 	}
 	if ents, _ := readAll(t, b, ref); len(ents) != 1 {
@@ -643,7 +643,7 @@ func testShardsIsolated(t *testing.T, open Open) {
 	ctx := ctxFor(t)
 	r0 := newShard(t, b, 24*time.Hour)
 	r1 := store.ShardRef{StreamID: r0.StreamID, Shard: 1}
-	if err := b.CreateShard(ctx, r1, 24*time.Hour); err != nil {
+	if err := b.CreateShard(ctx, r1, 24*time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Append(ctx, r0, []store.Entry{entry("k", "zero")}); err != nil {
@@ -957,7 +957,7 @@ func testDeleteShard(t *testing.T, open Open) {
 	if err := b.DeleteShard(ctx, ref); err != nil {
 		t.Fatalf("second DeleteShard: %v", err)
 	}
-	if err := b.CreateShard(ctx, ref, time.Hour); err != nil {
+	if err := b.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
 		t.Fatal(err)
 	}
 	if msgs, err := b.Read(ctx, ref, 1, 10, 1000); err != nil || len(msgs) != 0 {
