@@ -77,6 +77,7 @@ type shardLog struct {
 	name   string
 	info   *jetstream.StreamInfo
 	spec   *store.ShardSpec // nil for a log made before specs were kept
+	rec    *store.Stream    // its stream record, nil when lost
 	table  segTable
 	h      hwm
 	hasHWM bool
@@ -143,6 +144,7 @@ func (s *Store) check(ctx context.Context) (*Report, []*shardLog, error) {
 	orphans := make(map[string]*Damage)
 	for _, l := range logs {
 		rec := byID[l.ref.StreamID]
+		l.rec = rec
 		switch {
 		case rec != nil:
 			l.state.Account, l.state.Region, l.state.Stream = rec.Key.Account, rec.Key.Region, rec.Key.Name
@@ -317,10 +319,28 @@ func (s *Store) startupCheck(ctx context.Context) error {
 	}
 	moved := 0
 	for _, l := range logs {
-		if l.state.Closed {
-			continue // takes no writes, so it hands out no sequences
+		set := map[string]string{}
+		if l.spec == nil && l.rec != nil {
+			// A log from before specs were kept gets one now, so that
+			// recover can rebuild its stream later.
+			if i := slices.IndexFunc(l.rec.Shards, func(sh store.Shard) bool { return sh.Index == l.ref.Shard }); i >= 0 {
+				raw, err := json.Marshal(store.SpecOf(l.rec, l.rec.Shards[i]))
+				if err != nil {
+					return err
+				}
+				set[metaShard] = string(raw)
+			}
 		}
-		ok, err := s.advance(ctx, l)
+		if l.state.Closed {
+			// Takes no writes, so it hands out no sequences.
+			if len(set) > 0 {
+				if err := s.putConfigMeta(ctx, l.name, l.info, set); err != nil {
+					return fmt.Errorf("natsstore: start-up check: %w", err)
+				}
+			}
+			continue
+		}
+		ok, err := s.advance(ctx, l, set)
 		if err != nil {
 			return fmt.Errorf("natsstore: start-up check: %w", err)
 		}
@@ -343,13 +363,16 @@ func (s *Store) startupCheck(ctx context.Context) error {
 // advance opens a new segment on the log if its reservation lies above
 // its last logical sequence (or is unknown), so the next message lands
 // above every sequence that was ever acknowledged.
-func (s *Store) advance(ctx context.Context, l *shardLog) (bool, error) {
+func (s *Store) advance(ctx context.Context, l *shardLog, set map[string]string) (bool, error) {
 	last := l.state.LastSeq
 	target := l.h.Reserved
 	if !l.hasHWM {
 		target = last + unknownJump
 	}
 	if target <= last {
+		if len(set) > 0 {
+			return false, s.putConfigMeta(ctx, l.name, l.info, set)
+		}
 		return false, nil
 	}
 	st := l.info.State
@@ -358,7 +381,8 @@ func (s *Store) advance(ctx context.Context, l *shardLog) (bool, error) {
 		jsFirst = st.LastSeq + 1
 	}
 	t := l.table.with(st.LastSeq+1, target-st.LastSeq).trimmed(jsFirst)
-	if err := s.putSegments(ctx, l.name, l.info, t); err != nil {
+	set[metaSegments] = t.String()
+	if err := s.putConfigMeta(ctx, l.name, l.info, set); err != nil {
 		return false, err
 	}
 	if _, err := s.raiseHWM(ctx, l.ref, hwm{Reserved: target}); err != nil {

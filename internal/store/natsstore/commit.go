@@ -89,7 +89,8 @@ func (s *Store) checkpoint(q *shardQueue) {
 	}
 	ctx, cancel := withTimeout(context.Background())
 	defer cancel()
-	h, err := s.raiseHWM(ctx, q.ref, hwm{Acked: q.acked})
+	// With the reservation too: if the key was lost, it comes back whole.
+	h, err := s.raiseHWM(ctx, q.ref, hwm{Reserved: q.reserved, Acked: q.acked})
 	if err != nil {
 		s.log.Debug("acked mark not written", "stream", q.stream, "err", err)
 		return

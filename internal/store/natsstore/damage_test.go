@@ -12,6 +12,7 @@ import (
 
 	"github.com/rivulet/rivulet/internal/domain/hashkey"
 	"github.com/rivulet/rivulet/internal/store"
+	"github.com/rivulet/rivulet/internal/store/batch"
 )
 
 // damageStream makes a two-shard stream with records and returns it with
@@ -191,5 +192,84 @@ func TestMetadataLostIsRecovered(t *testing.T) {
 	}
 	if rep, err := s2.Check(ctx); err != nil || slices.ContainsFunc(rep.Damage, func(d Damage) bool { return d.Kind == DamageMetadataLost }) {
 		t.Fatalf("check after recovery: %+v %v", rep, err)
+	}
+}
+
+// TestLogFromBeforeSegments: a log written by a Rivulet without segments
+// or reservations keeps its numbers, gets a spec at the next start, and
+// its next numbers jump above anything it could have handed out.
+func TestLogFromBeforeSegments(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s1 := mustOpen(t, Config{DataDir: dir})
+	st, _ := damageStream(t, s1, 0)
+	ref := store.ShardRef{StreamID: st.ID, Shard: 0}
+	// Make shard 0's log as the old code did: no metadata, no reservation.
+	if err := s1.DeleteShard(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	name, subject, _ := shardNames(ref)
+	if _, err := s1.js.CreateStream(ctx, s1.shardConfig(name, subject, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Published directly: Append would write a reservation.
+	old := batch.Append(nil, []store.Entry{{PartitionKey: "k", Data: []byte("old")}})
+	if ack, err := s1.js.Publish(ctx, subject, old); err != nil || ack.Sequence != 1 {
+		t.Fatalf("publish to an old log: %+v %v", ack, err)
+	}
+	if err := s1.DeleteValue(ctx, hwmKey(ref), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := mustOpen(t, Config{DataDir: dir})
+	if d := s2.Damage(); len(d) != 0 {
+		t.Fatalf("an old log reported as damage: %+v", d)
+	}
+	msgs, err := s2.Read(ctx, ref, 1, 10, 0)
+	if err != nil || len(msgs) != 1 || msgs[0].Seq != 1 {
+		t.Fatalf("old record moved: %+v %v", msgs, err)
+	}
+	next, err := s2.Append(ctx, ref, []store.Entry{{PartitionKey: "k", Data: []byte("new")}})
+	if err != nil || next[0].Seq <= unknownJump {
+		t.Fatalf("next after an unknown reservation: %+v %v", next, err)
+	}
+	info, err := s2.js.Stream(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.CachedInfo().Config.Metadata[metaShard] == "" {
+		t.Fatal("the start-up check gave the old log no spec")
+	}
+}
+
+// TestReservationCoversEveryAck: whatever the step, no append is
+// acknowledged above the stored reservation, also with two processes
+// writing one shard.
+func TestReservationCoversEveryAck(t *testing.T) {
+	defer func(v uint64) { reserveAhead = v }(reserveAhead)
+	reserveAhead = 3
+	s1 := mustOpen(t, Config{InMemory: true})
+	s2 := mustOpen(t, Config{Server: s1.Server()})
+	ctx := context.Background()
+	ref := store.ShardRef{StreamID: "resv", Shard: 0}
+	if err := s1.CreateShard(ctx, ref, time.Hour, store.ShardSpec{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		w := []*Store{s1, s2}[i%2]
+		pos, err := w.Append(ctx, ref, []store.Entry{{PartitionKey: "k", Data: []byte{byte(i)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := s1.readHWM(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Reserved < pos[0].Seq {
+			t.Fatalf("append %d acknowledged at %d above the reservation %d", i, pos[0].Seq, h.Reserved)
+		}
 	}
 }

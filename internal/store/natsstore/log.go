@@ -110,6 +110,7 @@ func (s *Store) DeleteShard(ctx context.Context, ref store.ShardRef) error {
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("natsstore: delete %s: %w", name, err)
 	}
+	s.segs.drop(name)
 	// The log is gone, so its reservation guards nothing any more.
 	if err := s.kv.Delete(ctx, valuePrefix+hwmKey(ref)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		s.log.Warn("delete reservation", "stream", name, "err", err)

@@ -152,6 +152,12 @@ func (c *segCache) put(name string, t segTable) {
 	c.mu.Unlock()
 }
 
+func (c *segCache) drop(name string) {
+	c.mu.Lock()
+	delete(c.segs, name)
+	c.mu.Unlock()
+}
+
 func (c *segCache) reset() {
 	c.mu.Lock()
 	c.segs = nil
@@ -211,8 +217,9 @@ func (s *Store) tableFrom(name string, info *jetstream.StreamInfo) (segTable, er
 // reserveAhead messages at a time, so one KV write serves many appends.
 // Acked trails behind: it is written when a reservation is raised, once a
 // second while the shard is written, and when its flusher goes idle.
+var reserveAhead uint64 = 1 << 16 // a variable so tests can make it small
+
 const (
-	reserveAhead = 1 << 16
 	// unknownJump is how far the logical sequence moves when a shard's
 	// reservation is lost with the metadata: more messages than one shard
 	// can have written.
@@ -268,20 +275,29 @@ func (s *Store) raiseHWM(ctx context.Context, ref store.ShardRef, want hwm) (hwm
 	}
 }
 
-// putSegments stores a new table in the shard stream's config. The caller
-// then bumps the segment epoch, so every process drops its cached copy.
-func (s *Store) putSegments(ctx context.Context, name string, info *jetstream.StreamInfo, t segTable) error {
+// putConfigMeta sets keys in a shard stream's config metadata (its
+// segment table, its spec). The caller then bumps the segment epoch, so
+// every process drops its cached table.
+func (s *Store) putConfigMeta(ctx context.Context, name string, info *jetstream.StreamInfo, set map[string]string) error {
 	cfg := info.Config
-	md := make(map[string]string, len(cfg.Metadata)+1)
+	md := make(map[string]string, len(cfg.Metadata)+len(set))
 	for k, v := range cfg.Metadata {
 		md[k] = v
 	}
-	md[metaSegments] = t.String()
+	for k, v := range set {
+		md[k] = v
+	}
 	cfg.Metadata = md
 	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
-		return s.storeErr("update segments of "+name, err)
+		return s.storeErr("update the metadata of "+name, err)
 	}
-	s.segs.put(name, t)
+	if v, ok := set[metaSegments]; ok {
+		t, err := parseSegments(v)
+		if err != nil {
+			return err
+		}
+		s.segs.put(name, t)
+	}
 	return nil
 }
 
