@@ -50,7 +50,8 @@ Repairs what the shard logs can repair:
     numbers start above every one handed out before.
 
 With --data-dir no server may be running on the directory. Run
-'rivulet check' first to see what will change.
+'rivulet check' first to see what will change. Exits 1 if something
+could not be repaired (each such line says "not rebuilt" or why).
 Flags:
 `
 
@@ -141,16 +142,20 @@ func runRecover(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	defer st.Close()
-	lines, err := st.Recover(ctx)
-	for _, l := range lines {
-		fmt.Fprintf(e.stdout, "rivulet recover: %s\n", l)
+	acts, err := st.Recover(ctx)
+	code := exitOK
+	for _, a := range acts {
+		fmt.Fprintf(e.stdout, "rivulet recover: %s\n", a.Text)
+		if !a.Done {
+			code = exitFailure
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "rivulet recover: %v\n", err)
 		return exitFailure
 	}
-	if len(lines) == 0 {
+	if len(acts) == 0 {
 		fmt.Fprintln(e.stdout, "rivulet recover: nothing to recover")
 	}
-	return exitOK
+	return code
 }

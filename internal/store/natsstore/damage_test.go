@@ -164,9 +164,9 @@ func TestMetadataLostIsRecovered(t *testing.T) {
 	if kinds[DamageMetadataLost] != 1 || kinds[DamageReservationLost] != 2 {
 		t.Fatalf("damage %+v", s2.Damage())
 	}
-	lines, err := s2.Recover(ctx)
-	if err != nil || len(lines) != 1 || !strings.Contains(lines[0], "rebuilt from 2 shard logs") {
-		t.Fatalf("Recover: %q %v", lines, err)
+	acts, err := s2.Recover(ctx)
+	if err != nil || len(acts) != 1 || !acts[0].Done || !strings.Contains(acts[0].Text, "rebuilt from 2 shard logs") {
+		t.Fatalf("Recover: %+v %v", acts, err)
 	}
 	got, _, err := s2.Get(ctx, st.Key)
 	if err != nil {

@@ -17,15 +17,24 @@ import (
 var NotRebuilt = []string{"tags", "enhanced fan-out consumers", "enhanced monitoring", "encryption",
 	"the maximum record size (set to 1024 KiB)", "later capacity mode changes"}
 
+// Action is one thing Recover did, or found it could not do (Done false).
+type Action struct {
+	Done bool
+	Text string
+}
+
+func done(format string, a ...any) Action    { return Action{Done: true, Text: fmt.Sprintf(format, a...)} }
+func notDone(format string, a ...any) Action { return Action{Text: fmt.Sprintf(format, a...)} }
+
 // Recover repairs what a check found that the logs can repair: a stream
 // whose record is lost is rebuilt from its shard logs, and an open shard
-// whose log is gone gets an empty one. It returns one line per action.
-func (s *Store) Recover(ctx context.Context) ([]string, error) {
+// whose log is gone gets an empty one. It returns one Action per finding.
+func (s *Store) Recover(ctx context.Context) ([]Action, error) {
 	rep, logs, err := s.check(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []Action
 	byID := make(map[string][]*shardLog)
 	for _, l := range logs {
 		if l.state.Orphan {
@@ -59,10 +68,10 @@ func (s *Store) Recover(ctx context.Context) ([]string, error) {
 }
 
 // rebuild writes a stream record made from the specs its logs keep.
-func (s *Store) rebuild(ctx context.Context, id string, logs []*shardLog) (string, error) {
+func (s *Store) rebuild(ctx context.Context, id string, logs []*shardLog) (Action, error) {
 	for _, l := range logs {
 		if l.spec == nil {
-			return fmt.Sprintf("stream id %s: not rebuilt: log %s was written by a Rivulet that did not describe its shards", id, l.name), nil
+			return notDone("stream id %s: not rebuilt: log %s was written by a Rivulet that did not describe its shards", id, l.name), nil
 		}
 	}
 	first := logs[0].spec
@@ -92,15 +101,15 @@ func (s *Store) rebuild(ctx context.Context, id string, logs []*shardLog) (strin
 	slices.SortFunc(st.Shards, func(a, b store.Shard) int { return a.Index - b.Index })
 	name := fmt.Sprintf("stream %q (account %s, region %s)", st.Key.Name, st.Key.Account, st.Key.Region)
 	if gap := coverageGap(st.Shards); gap != "" {
-		return fmt.Sprintf("%s: not rebuilt: its open shards leave hash keys without a shard (%s); a shard log is missing", name, gap), nil
+		return notDone("%s: not rebuilt: its open shards leave hash keys without a shard (%s); a shard log is missing", name, gap), nil
 	}
 	if _, err := s.Put(ctx, st, 0); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return fmt.Sprintf("%s: not rebuilt: a stream of that name exists now; delete it and run recover again", name), nil
+			return notDone("%s: not rebuilt: a stream of that name exists now; delete it and run recover again", name), nil
 		}
-		return "", err
+		return Action{}, err
 	}
-	return fmt.Sprintf("%s: rebuilt from %d shard logs; not recovered: %s", name, len(logs), strings.Join(NotRebuilt, ", ")), nil
+	return done("%s: rebuilt from %d shard logs; not recovered: %s", name, len(logs), strings.Join(NotRebuilt, ", ")), nil
 }
 
 // coverageGap describes the first hash key the open shards miss, or "".
@@ -135,18 +144,18 @@ func coverageGap(shards []store.Shard) string {
 
 // recreateLog gives an open shard whose log is gone a new, empty one. Its
 // reservation survives, so the new log starts above it.
-func (s *Store) recreateLog(ctx context.Context, d Damage) (string, error) {
+func (s *Store) recreateLog(ctx context.Context, d Damage) (Action, error) {
 	rec, _, err := s.Get(ctx, store.StreamKey{Account: d.Account, Region: d.Region, Name: d.Stream})
 	if err != nil {
-		return "", err
+		return Action{}, err
 	}
 	i := slices.IndexFunc(rec.Shards, func(sh store.Shard) bool { return sh.Index == d.Shard })
 	if i < 0 || rec.ID != d.StreamID {
-		return fmt.Sprintf("stream %q shard %d: changed since the check; run recover again", d.Stream, d.Shard), nil
+		return notDone("stream %q shard %d: changed since the check; run recover again", d.Stream, d.Shard), nil
 	}
 	sh := rec.Shards[i]
 	if sh.Closed != nil {
-		return fmt.Sprintf("stream %q shard %d: its log is gone; the shard is closed, so nothing is re-created", d.Stream, d.Shard), nil
+		return notDone("stream %q shard %d: its log is gone; the shard is closed, so nothing is re-created", d.Stream, d.Shard), nil
 	}
 	ref := store.ShardRef{StreamID: rec.ID, Shard: sh.Index}
 	h, _, err := s.readHWM(ctx, ref)
@@ -155,10 +164,10 @@ func (s *Store) recreateLog(ctx context.Context, d Damage) (string, error) {
 		_, err = s.raiseHWM(ctx, ref, hwm{Reserved: unknownJump})
 	}
 	if err != nil {
-		return "", err
+		return Action{}, err
 	}
 	if err := s.CreateShard(ctx, ref, time.Duration(rec.RetentionHours)*time.Hour, store.SpecOf(rec, sh)); err != nil {
-		return "", err
+		return Action{}, err
 	}
-	return fmt.Sprintf("stream %q shard %d: re-created its log, empty; records up to %d are lost", d.Stream, d.Shard, h.Acked), nil
+	return done("stream %q shard %d: re-created its log, empty; records up to %d are lost", d.Stream, d.Shard, h.Acked), nil
 }
