@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -78,6 +79,7 @@ type shardLog struct {
 	info   *jetstream.StreamInfo
 	spec   *store.ShardSpec // nil for a log made before specs were kept
 	rec    *store.Stream    // its stream record, nil when lost
+	young  bool             // see Store.young
 	table  segTable
 	h      hwm
 	hasHWM bool
@@ -151,7 +153,9 @@ func (s *Store) check(ctx context.Context) (*Report, []*shardLog, error) {
 		case l.spec != nil:
 			l.state.Account, l.state.Region, l.state.Stream = l.spec.Stream.Account, l.spec.Stream.Region, l.spec.Stream.Name
 		}
-		if rec == nil {
+		if rec == nil && s.young(l.info) {
+			// A CreateStream in progress makes its logs before its record.
+		} else if rec == nil {
 			l.state.Orphan = true
 			d := orphans[l.ref.StreamID]
 			if d == nil {
@@ -197,7 +201,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // inspect reads one log's segments, spec and reservation.
 func (s *Store) inspect(ctx context.Context, ref store.ShardRef, info *jetstream.StreamInfo) (*shardLog, error) {
-	l := &shardLog{ref: ref, name: info.Config.Name, info: info}
+	l := &shardLog{ref: ref, name: info.Config.Name, info: info, young: s.young(info)}
 	t, err := s.tableFrom(l.name, info)
 	if err != nil {
 		return nil, err
@@ -215,6 +219,21 @@ func (s *Store) inspect(ctx context.Context, ref store.ShardRef, info *jetstream
 		l.h, l.hasHWM = h, true
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
+	}
+	if h.Acked > t.lastLogical(info.State.LastSeq) {
+		// The listed state may predate appends that a live server
+		// acknowledged before the mark was read; state read after the
+		// mark holds everything it covers, unless it was really lost.
+		stream, err := s.js.Stream(ctx, l.name)
+		if err != nil {
+			return nil, fmt.Errorf("natsstore: stream %s: %w", l.name, err)
+		}
+		info = stream.CachedInfo()
+		l.info = info
+		if t, err = s.tableFrom(l.name, info); err != nil {
+			return nil, err
+		}
+		l.table = t
 	}
 	st := info.State
 	last := t.lastLogical(st.LastSeq)
@@ -240,6 +259,16 @@ func (s *Store) inspect(ctx context.Context, ref store.ShardRef, info *jetstream
 	return l, nil
 }
 
+// youngLog is how long after its creation a log without a stream record
+// or reservation counts as being created rather than damaged, when the
+// check runs beside live servers. A process that owns the files (start-up,
+// rivulet check --data-dir) has no one creating anything beside it.
+const youngLog = time.Minute
+
+func (s *Store) young(info *jetstream.StreamInfo) bool {
+	return s.ns == nil && time.Since(info.Created) < youngLog
+}
+
 // maxRanges caps how many missing ranges of one log are listed.
 const maxRanges = 20
 
@@ -247,7 +276,7 @@ const maxRanges = 20
 func (l *shardLog) damage() []Damage {
 	base := Damage{Account: l.state.Account, Region: l.state.Region, Stream: l.state.Stream, StreamID: l.ref.StreamID, Shard: l.ref.Shard}
 	var out []Damage
-	if !l.hasHWM && l.spec != nil {
+	if !l.hasHWM && l.spec != nil && !l.young {
 		d := base
 		d.Kind = DamageReservationLost
 		d.Detail = fmt.Sprintf("shard %d's reservation is gone from the metadata bucket; its next sequence numbers jump far ahead so none can repeat", l.ref.Shard)
