@@ -98,6 +98,11 @@ type Config struct {
 	DisableHTTPFastPath bool
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Clock is the time the service and its limits go by: stream and
+	// consumer transitions, iterator expiry, throughput buckets. Nil is
+	// time.Now. Tests use it to hold time still; stored records keep
+	// their real arrival times.
+	Clock func() time.Time
 }
 
 // OnDemand is the scaling policy of ON_DEMAND streams.
@@ -173,7 +178,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var lim *limits.Limiter     // nil with limits off; /admin/limits says so
 	var limiter kinesis.Limiter // a nil *Limiter must not become a non-nil interface
 	if cfg.AWSLimits {
-		if lim, err = newLimiter(ctx, st, logger); err != nil {
+		if lim, err = newLimiter(ctx, st, logger, cfg.Clock); err != nil {
 			st.Close()
 			return nil, fmt.Errorf("rivulet: limits: %w", err)
 		}
@@ -181,6 +186,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	svc := kinesis.New(backend, kinesis.Config{
+		Now:                 cfg.Clock,
 		CreateDelay:         immediate(cfg.CreateDelay),
 		DeleteDelay:         immediate(cfg.DeleteDelay),
 		ReshardDelay:        immediate(cfg.ReshardDelay),
@@ -363,12 +369,12 @@ func (fullHealth) HealthStatus() string { return "full" }
 
 // newLimiter joins the peer registry, so processes sharing the storage
 // divide the limits; closing st stops the heartbeat.
-func newLimiter(ctx context.Context, st *natsstore.Store, logger *slog.Logger) (*limits.Limiter, error) {
+func newLimiter(ctx context.Context, st *natsstore.Store, logger *slog.Logger, clock func() time.Time) (*limits.Limiter, error) {
 	peers, err := st.StartHeartbeat(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return limits.New(limits.Config{Peers: func() int {
+	return limits.New(limits.Config{Now: clock, Peers: func() int {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		n, err := peers.Count(ctx)

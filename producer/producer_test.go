@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -643,7 +644,18 @@ func TestReshard(t *testing.T) {
 // limit set above them: entries are throttled and retried, and each record
 // is stored once.
 func TestThrottling(t *testing.T) {
-	limited := startRivulet(t, rivuletsrv.Config{AWSLimits: true, NATSListen: "127.0.0.1:0"})
+	// The limits' clock stands still until the producer has been
+	// throttled: the shard's buckets cannot refill, so the records below
+	// (each case more than one second's worth) are throttled however slow
+	// the machine is. Then time runs again and the retries get through.
+	var held atomic.Int64 // unix nanos; 0 = time runs
+	clock := func() time.Time {
+		if n := held.Load(); n != 0 {
+			return time.Unix(0, n)
+		}
+		return time.Now()
+	}
+	limited := startRivulet(t, rivuletsrv.Config{AWSLimits: true, NATSListen: "127.0.0.1:0", Clock: clock})
 	reader := startRivulet(t, rivuletsrv.Config{NATSURL: limited.srv.NATSURL()}) // unlimited, same storage, to read back
 	for _, tc := range []struct {
 		name  string
@@ -663,17 +675,46 @@ func TestThrottling(t *testing.T) {
 			opts := append([]producer.Option{producer.WithAggregation(tc.aggr), producer.WithRateLimit(400),
 				producer.WithRetry(20*time.Millisecond, 200*time.Millisecond, 0.5)}, tc.extra...)
 			p := newProducer(t, limited.client, stream, opts...)
+			held.Store(time.Now().UnixNano())
 			start := time.Now()
-			futs := putAll(t, p, tc.n, func(i int) producer.Record {
-				return producer.Record{PartitionKey: fmt.Sprintf("k%d", i%20), Data: payload(i, tc.size)}
-			})
+			// Put may wait for buffer space while time stands still, so the
+			// records go in from another goroutine.
+			type putDone struct {
+				futs []*producer.Future
+				err  error
+			}
+			done := make(chan putDone, 1)
+			go func() {
+				var d putDone
+				for i := 0; i < tc.n && d.err == nil; i++ {
+					var f *producer.Future
+					f, d.err = p.Put(context.Background(), producer.Record{PartitionKey: fmt.Sprintf("k%d", i%20), Data: payload(i, tc.size)})
+					d.futs = append(d.futs, f)
+				}
+				done <- d
+			}()
+			hang := time.After(hangTimeout)
+			for p.Stats().Throttled == 0 {
+				select {
+				case <-hang:
+					t.Fatalf("nothing throttled while the clock stood still: %+v", p.Stats())
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			held.Store(0)
+			var d putDone
+			select {
+			case d = <-done:
+			case <-hang:
+				t.Fatal("puts still blocked after time ran again")
+			}
+			if d.err != nil {
+				t.Fatalf("put: %v", d.err)
+			}
 			flush(t, p)
 			took := time.Since(start)
-			res := results(t, futs)
+			res := results(t, d.futs)
 			st := p.Stats()
-			if st.Throttled == 0 {
-				t.Fatalf("nothing throttled: %+v", st)
-			}
 			if st.RequestErrors != 0 {
 				t.Fatalf("whole calls failed: %+v", st)
 			}
