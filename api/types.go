@@ -344,6 +344,26 @@ type ListTagsForResourceOutput struct {
 	Tags []Tag `json:"Tags"`
 }
 
+// Resource policies (stream or consumer ARNs)
+
+type PutResourcePolicyInput struct {
+	ResourceARN *string `json:"ResourceARN,omitempty"`
+	Policy      *string `json:"Policy,omitempty"`
+}
+type PutResourcePolicyOutput struct{}
+
+type GetResourcePolicyInput struct {
+	ResourceARN *string `json:"ResourceARN,omitempty"`
+}
+type GetResourcePolicyOutput struct {
+	Policy string `json:"Policy"`
+}
+
+type DeleteResourcePolicyInput struct {
+	ResourceARN *string `json:"ResourceARN,omitempty"`
+}
+type DeleteResourcePolicyOutput struct{}
+
 // DescribeLimits
 
 type DescribeLimitsInput struct{}

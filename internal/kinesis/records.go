@@ -443,6 +443,9 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	if in.StreamARN != nil && *in.StreamARN != StreamARN(k) {
 		return nil, Errorf(ErrInvalidArgument, "Invalid ShardIterator.")
 	}
+	if err := s.authorize(ctx, "kinesis:GetRecords", k, "", StreamARN(k)); err != nil {
+		return nil, err
+	}
 	st, err := s.loadCached(ctx, k)
 	if err == nil && (st.ID != it.StreamID || findShard(st, it.Shard) == nil) {
 		// The cached copy may predate a re-created stream or a new shard.

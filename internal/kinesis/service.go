@@ -52,6 +52,8 @@ type Config struct {
 	ConsumerDeleteDelay time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Authorizer, when set, decides every request (--auth=sigv4).
+	Authorizer Authorizer
 }
 
 // Defaults; short transitions suit local development and tests.
@@ -144,6 +146,7 @@ func (s *Service) Operations() map[string]Operation {
 		Op("AddTagsToStream", s.AddTagsToStream),
 		Op("CreateStream", s.CreateStream),
 		Op("DecreaseStreamRetentionPeriod", s.DecreaseStreamRetentionPeriod),
+		Op("DeleteResourcePolicy", s.DeleteResourcePolicy),
 		Op("DeleteStream", s.DeleteStream),
 		Op("DeregisterStreamConsumer", s.DeregisterStreamConsumer),
 		Op("DescribeLimits", s.DescribeLimits),
@@ -153,6 +156,7 @@ func (s *Service) Operations() map[string]Operation {
 		Op("DisableEnhancedMonitoring", s.DisableEnhancedMonitoring),
 		Op("EnableEnhancedMonitoring", s.EnableEnhancedMonitoring),
 		Op("GetRecords", s.GetRecords),
+		Op("GetResourcePolicy", s.GetResourcePolicy),
 		Op("GetShardIterator", s.GetShardIterator),
 		Op("IncreaseStreamRetentionPeriod", s.IncreaseStreamRetentionPeriod),
 		Op("ListShards", s.ListShards),
@@ -163,6 +167,7 @@ func (s *Service) Operations() map[string]Operation {
 		Op("MergeShards", s.MergeShards),
 		Op("PutRecord", s.PutRecord),
 		Op("PutRecords", s.PutRecords),
+		Op("PutResourcePolicy", s.PutResourcePolicy),
 		Op("RegisterStreamConsumer", s.RegisterStreamConsumer),
 		Op("RemoveTagsFromStream", s.RemoveTagsFromStream),
 		Op("SplitShard", s.SplitShard),
@@ -175,7 +180,7 @@ func (s *Service) Operations() map[string]Operation {
 	}
 	m := make(map[string]Operation, len(ops))
 	for _, o := range ops {
-		m[o.Name] = s.guard(fullAware(o))
+		m[o.Name] = s.authorizing(s.guard(fullAware(o)))
 	}
 	return m
 }

@@ -31,6 +31,9 @@ func (s *Service) ListShards(ctx context.Context, in *api.ListShardsInput) (*api
 			return nil, err
 		}
 		k, after, id = t.key(), t.After, t.StreamID
+		if err := s.authorize(ctx, "kinesis:ListShards", k, "", StreamARN(k)); err != nil {
+			return nil, err
+		}
 		f = shardFilter{Type: t.FilterType, ShardID: t.FilterID}
 		if t.FilterTime != 0 {
 			f.Time = time.UnixMilli(t.FilterTime)

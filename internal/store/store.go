@@ -65,6 +65,9 @@ type Stream struct {
 	Scalings []time.Time `json:",omitempty"`
 	// Consumers are the stream's enhanced fan-out consumers.
 	Consumers []Consumer `json:",omitempty"`
+	// Policy is the stream's resource policy (PutResourcePolicy), "" for
+	// none.
+	Policy string `json:",omitempty"`
 }
 
 // Clone returns a deep copy of s.
@@ -98,6 +101,7 @@ type Consumer struct {
 	StatusUntil time.Time         `json:",omitzero"`
 	NextStatus  string            `json:",omitempty"`
 	Tags        map[string]string `json:",omitempty"`
+	Policy      string            `json:",omitempty"` // resource policy
 }
 
 // ReshardStep is one requested change of the shard map.

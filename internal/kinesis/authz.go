@@ -1,0 +1,140 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+
+	"github.com/rivulet/rivulet/api"
+	"github.com/rivulet/rivulet/internal/store"
+)
+
+// Authorizer decides whether the caller may perform action (such as
+// "kinesis:PutRecord") on resource (an ARN, or "*"). resourcePolicy is the
+// resource's own policy document, "" when it has none. It returns nil, or
+// an *Error of kind ErrAccessDenied with AWS's message.
+type Authorizer interface {
+	Authorize(ctx context.Context, c Caller, action, resource, resourcePolicy string) error
+}
+
+// Actions authorized against "*" rather than a stream, as AWS does.
+var anyResource = map[string]bool{
+	"ListStreams": true, "DescribeLimits": true,
+	"EnableEnhancedMonitoring": true, "DisableEnhancedMonitoring": true,
+}
+
+// authorizing puts the Authorizer in front of an operation. GetRecords
+// and ListShards with a NextToken name their stream only inside the
+// iterator or token, so they call authorize themselves.
+func (s *Service) authorizing(o Operation) Operation {
+	if s.cfg.Authorizer == nil {
+		return o
+	}
+	call, name := o.Call, o.Name
+	o.Call = func(ctx context.Context, in any) (any, error) {
+		if err := s.authorizeInput(ctx, name, in); err != nil {
+			return nil, err
+		}
+		return call(ctx, in)
+	}
+	return o
+}
+
+// authorizeInput finds the resource an operation's input names and asks
+// the Authorizer. Inputs too malformed to name one go on to the
+// operation, whose validation answers them as AWS does.
+func (s *Service) authorizeInput(ctx context.Context, op string, in any) error {
+	c := CallerFrom(ctx)
+	action := "kinesis:" + op
+	if anyResource[op] {
+		return s.cfg.Authorizer.Authorize(ctx, c, action, "*", "")
+	}
+	var resource, consumer *string
+	switch v := in.(type) {
+	case *api.GetRecordsInput:
+		return nil // the iterator names the stream: GetRecords asks
+	case *api.ListShardsInput:
+		if v.NextToken != nil && v.StreamName == nil && v.StreamARN == nil {
+			return nil // the token names the stream: ListShards asks
+		}
+	case *api.SubscribeToShardInput:
+		consumer = v.ConsumerARN
+	case *api.DescribeStreamConsumerInput: // also DeregisterStreamConsumer's
+		consumer = v.ConsumerARN
+		if consumer == nil && v.StreamARN != nil && v.ConsumerName != nil {
+			return s.authorizeConsumerByName(ctx, action, *v.StreamARN, *v.ConsumerName)
+		}
+	case *api.TagResourceInput:
+		resource = v.ResourceARN
+	case *api.UntagResourceInput:
+		resource = v.ResourceARN
+	case *api.ListTagsForResourceInput:
+		resource = v.ResourceARN
+	case *api.PutResourcePolicyInput:
+		resource = v.ResourceARN
+	case *api.GetResourcePolicyInput:
+		resource = v.ResourceARN
+	case *api.DeleteResourcePolicyInput:
+		resource = v.ResourceARN
+	}
+	if consumer != nil {
+		resource = consumer
+	}
+	if resource != nil {
+		if r, ok := parseConsumerARN(*resource); ok {
+			return s.authorize(ctx, action, r.Stream, r.Name, *resource)
+		}
+		if k, ok := parseStreamARN(*resource); ok {
+			return s.authorize(ctx, action, k, "", *resource)
+		}
+		return nil // not an ARN: validation answers
+	}
+	k, ok := streamKeyByReflection(c, in)
+	if !ok {
+		return nil
+	}
+	return s.authorize(ctx, action, k, "", StreamARN(k))
+}
+
+// authorizeConsumerByName authorizes against a consumer named by its
+// stream's ARN and its name; its ARN carries its creation time.
+func (s *Service) authorizeConsumerByName(ctx context.Context, action, streamARN, name string) error {
+	k, ok := parseStreamARN(streamARN)
+	if !ok {
+		return nil
+	}
+	arn := StreamARN(k) + "/consumer/" + name
+	if st, _, err := s.be.Cached(ctx, k); err == nil {
+		for _, c := range st.Consumers {
+			if c.Name == name {
+				arn = ConsumerARN(k, name, c.Created)
+			}
+		}
+	}
+	return s.authorize(ctx, action, k, name, arn)
+}
+
+// authorize asks the Authorizer about one stream or consumer, with its
+// resource policy. A missing stream has no policy; the operation then
+// answers ResourceNotFound if the identity was allowed to ask.
+func (s *Service) authorize(ctx context.Context, action string, k store.StreamKey, consumer, arn string) error {
+	if s.cfg.Authorizer == nil {
+		return nil
+	}
+	policy := ""
+	st, _, err := s.be.Cached(ctx, k)
+	switch {
+	case err == nil:
+		policy = st.Policy
+		if consumer != "" {
+			policy = ""
+			for _, c := range st.Consumers {
+				if c.Name == consumer {
+					policy = c.Policy
+				}
+			}
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return s.cfg.Authorizer.Authorize(ctx, CallerFrom(ctx), action, arn, policy)
+}
