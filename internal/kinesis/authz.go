@@ -9,11 +9,16 @@ import (
 )
 
 // Authorizer decides whether the caller may perform action (such as
-// "kinesis:PutRecord") on resource (an ARN, or "*"). resourcePolicy is the
-// resource's own policy document, "" when it has none. It returns nil, or
-// an *Error of kind ErrAccessDenied with AWS's message.
+// "kinesis:PutRecord") on resource (an ARN, or "*"). It returns nil, or an
+// *Error of kind ErrAccessDenied with AWS's message.
 type Authorizer interface {
-	Authorize(ctx context.Context, c Caller, action, resource, resourcePolicy string) error
+	Authorize(ctx context.Context, c Caller, action, resource string, about Resource) error
+}
+
+// Resource is what policies may look at on the resource itself.
+type Resource struct {
+	Policy string            // its resource policy, "" for none
+	Tags   map[string]string // for aws:ResourceTag/KEY; nil when it does not exist
 }
 
 // Actions authorized against "*" rather than a stream, as AWS does.
@@ -46,7 +51,7 @@ func (s *Service) authorizeInput(ctx context.Context, op string, in any) error {
 	c := CallerFrom(ctx)
 	action := "kinesis:" + op
 	if anyResource[op] {
-		return s.cfg.Authorizer.Authorize(ctx, c, action, "*", "")
+		return s.cfg.Authorizer.Authorize(ctx, c, action, "*", Resource{})
 	}
 	var resource, consumer *string
 	switch v := in.(type) {
@@ -120,21 +125,19 @@ func (s *Service) authorize(ctx context.Context, action string, k store.StreamKe
 	if s.cfg.Authorizer == nil {
 		return nil
 	}
-	policy := ""
+	var about Resource
 	st, _, err := s.be.Cached(ctx, k)
 	switch {
+	case err == nil && consumer == "":
+		about = Resource{Policy: st.Policy, Tags: st.Tags}
 	case err == nil:
-		policy = st.Policy
-		if consumer != "" {
-			policy = ""
-			for _, c := range st.Consumers {
-				if c.Name == consumer {
-					policy = c.Policy
-				}
+		for _, c := range st.Consumers {
+			if c.Name == consumer {
+				about = Resource{Policy: c.Policy, Tags: c.Tags}
 			}
 		}
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	return s.cfg.Authorizer.Authorize(ctx, CallerFrom(ctx), action, arn, policy)
+	return s.cfg.Authorizer.Authorize(ctx, CallerFrom(ctx), action, arn, about)
 }

@@ -17,11 +17,11 @@ type policyAuthorizer struct {
 	identity  []*policy.Policy
 }
 
-func (a policyAuthorizer) Authorize(_ context.Context, c Caller, action, resource, resourcePolicy string) error {
+func (a policyAuthorizer) Authorize(_ context.Context, c Caller, action, resource string, about Resource) error {
 	req := policy.Request{Principal: a.principal, Account: c.Account, Action: action, Resource: resource}
 	var res []*policy.Policy
-	if resourcePolicy != "" {
-		p, err := policy.Parse([]byte(resourcePolicy))
+	if about.Policy != "" {
+		p, err := policy.Parse([]byte(about.Policy))
 		if err != nil {
 			return err
 		}
