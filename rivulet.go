@@ -23,8 +23,8 @@ import (
 )
 
 // Config says how to run a server. The zero Config is a server for tests:
-// in memory, on a free loopback port, with every stream and consumer
-// transition immediate and no logging.
+// in memory, on a free loopback port (and its admin listener on another),
+// with every stream and consumer transition immediate and no logging.
 type Config struct {
 	// Addr is the plain listener, HTTP/1.1 and cleartext HTTP/2 on one
 	// port. Empty means "127.0.0.1:0", a free loopback port.
@@ -44,8 +44,12 @@ type Config struct {
 	// one; DataDir is then not used for records.
 	NATSURL string
 	// NATSListen lets other processes share the embedded NATS at this
-	// host:port; empty means no NATS listener.
+	// host:port; empty means no NATS listener. A non-loopback address
+	// needs NATSAuth (or NATSAuth.AllowAnonymous).
 	NATSListen string
+	// NATSAuth is how this process and its NATS authenticate each other
+	// (docs/SECURITY.md).
+	NATSAuth NATSAuth
 	// Replicas is the JetStream replica count per stream; 0 means 1.
 	Replicas int
 	// SyncAlways fsyncs every write before it is acknowledged.
@@ -79,6 +83,12 @@ type Config struct {
 	// Faults are fault-injection rules as JSON, or "@file" (docs/LIMITS.md).
 	// They can be changed later on /admin/faults.
 	Faults string
+	// AdminAddr is the admin listener: /admin/faults, /admin/limits and
+	// /health, refusing requests from other sites (docs/SECURITY.md).
+	// Empty means "127.0.0.1:0", a free loopback port (AdminEndpoint
+	// names it), so that servers in parallel tests never collide; "off"
+	// means none. A non-loopback address is served with a warning.
+	AdminAddr string
 
 	// ReadHeaderTimeout bounds how long a client may take to send a
 	// request head; zero means 10s.
@@ -115,6 +125,33 @@ type OnDemand struct {
 	HotRecords, HotBytes int
 }
 
+// NATSAuth is how Rivulet and NATS authenticate each other. With
+// Config.NATSURL it is what this process presents to that NATS; with
+// Config.NATSListen it is what the embedded NATS requires of every
+// client.
+type NATSAuth struct {
+	// User and Password, or Token: at most one of the two.
+	User, Password string
+	Token          string
+	// CredsFile is a NATS credentials file (user JWT and NKey seed), for
+	// NATSURL only.
+	CredsFile string
+	// TLSCertFile and TLSKeyFile are PEM files: the embedded NATS's
+	// certificate with NATSListen (its clients must then use TLS), this
+	// process's client certificate with NATSURL.
+	TLSCertFile, TLSKeyFile string
+	// TLSCAFile is PEM: with NATSListen, clients must present a
+	// certificate it signed; with NATSURL, it is trusted for the server's
+	// certificate.
+	TLSCAFile string
+	// AllowAnonymous lets NATSListen be a non-loopback address without
+	// any authentication.
+	AllowAnonymous bool
+}
+
+// AdminOff is the Config.AdminAddr that turns the admin listener off.
+const AdminOff = "off"
+
 // Server is a running Rivulet.
 type Server struct {
 	log      *slog.Logger
@@ -123,6 +160,7 @@ type Server struct {
 	http     *transport.Server
 	endpoint string
 	tls      string
+	admin    string
 
 	stop   sync.Once
 	result error
@@ -139,6 +177,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
+	switch cfg.AdminAddr {
+	case "":
+		cfg.AdminAddr = "127.0.0.1:0"
+	case AdminOff:
+		cfg.AdminAddr = ""
+	}
 	rules, err := fault.Load(cfg.Faults)
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: faults: %w", err)
@@ -154,6 +198,19 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 
+	a := cfg.NATSAuth
+	var clientAuth natsstore.ClientAuth
+	switch {
+	case cfg.NATSURL != "":
+		clientAuth = natsstore.ClientAuth{
+			CredsFile: a.CredsFile, User: a.User, Password: a.Password, Token: a.Token,
+			TLSCAFile: a.TLSCAFile, TLSCertFile: a.TLSCertFile, TLSKeyFile: a.TLSKeyFile,
+		}
+	case a.CredsFile != "":
+		return nil, errors.New("rivulet: NATSAuth.CredsFile is for an external NATS (NATSURL)")
+	case a != (NATSAuth{}) && cfg.NATSListen == "":
+		return nil, errors.New("rivulet: NATSAuth applies to NATSURL or NATSListen")
+	}
 	st, err := natsstore.Open(ctx, natsstore.Config{
 		URL:        cfg.NATSURL,
 		DataDir:    cfg.DataDir,
@@ -163,6 +220,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Replicas:   cfg.Replicas,
 		ListenAddr: cfg.NATSListen,
 		MaxStorage: cfg.MaxStorage,
+		ListenAuth: natsstore.ServerAuth{
+			User: a.User, Password: a.Password, Token: a.Token,
+			TLSCertFile: a.TLSCertFile, TLSKeyFile: a.TLSKeyFile, TLSCAFile: a.TLSCAFile,
+			AllowAnonymous: a.AllowAnonymous,
+		},
+		Auth: clientAuth,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: opening storage: %w", err)
@@ -208,11 +271,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	admin.Handle("/admin/faults", faults.Handler())
 	admin.Handle("/admin/limits", limits.Handler(lim))
 	hs, err := transport.New(transport.Config{
-		Addr:            cfg.Addr,
-		TLSAddr:         cfg.TLSAddr,
-		TLSCert:         cert,
-		Health:          storageHealth(st),
-		Admin:           admin,
+		Addr:      cfg.Addr,
+		TLSAddr:   cfg.TLSAddr,
+		TLSCert:   cert,
+		Health:    storageHealth(st),
+		AdminAddr: cfg.AdminAddr,
+		Admin:     admin,
+		// Nil allows every request that passed the cross-site checks;
+		// request authentication (--auth) plugs its rivulet:Admin* check in here.
+		AdminAuthorize:  nil,
 		Streaming:       handler.Streaming,
 		DisableFastPath: cfg.DisableHTTPFastPath,
 
@@ -233,6 +300,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if a := hs.TLSAddr(); a != nil {
 		s.tls = "https://" + a.String()
 	}
+	if a := hs.AdminAddr(); a != nil {
+		s.admin = "http://" + a.String()
+	}
 	return s, nil
 }
 
@@ -242,6 +312,10 @@ func (s *Server) Endpoint() string { return s.endpoint }
 
 // TLSEndpoint is the TLS listener's URL, or "" without one.
 func (s *Server) TLSEndpoint() string { return s.tls }
+
+// AdminEndpoint is the admin listener's URL, such as
+// "http://127.0.0.1:40124", or "" with Config.AdminAddr "off".
+func (s *Server) AdminEndpoint() string { return s.admin }
 
 // NATSURL is the address of the embedded NATS for other processes, or ""
 // when it has no listener or the storage is external.

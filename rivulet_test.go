@@ -253,7 +253,7 @@ func TestFaultsAndLimits(t *testing.T) {
 		t.Errorf("PutRecord under a fault rule: %v, want InternalFailure", err)
 	}
 
-	resp, err := http.Get(srv.Endpoint() + "/admin/limits")
+	resp, err := http.Get(srv.AdminEndpoint() + "/admin/limits")
 	if err != nil {
 		t.Fatal(err)
 	}

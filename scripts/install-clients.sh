@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the real AWS clients the end-to-end tests (test/e2e) drive:
 #   - AWS CLI v2 (/usr/bin/aws) and boto3 for /usr/bin/python3, from Debian;
-#   - @aws-sdk/client-kinesis, pinned in test/e2e/clients/package-lock.json.
+#   - @aws-sdk/client-kinesis, pinned in test/e2e/clients/package-lock.json;
+# and Chromium, which the admin listener's browser test (admin_browser_test.go)
+# drives headless.
 # Safe to run again: it skips what is already installed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-apt_packages=(awscli python3-boto3)
+apt_packages=(awscli python3-boto3 chromium)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -38,6 +40,11 @@ if [[ ! -x /usr/bin/aws ]] || ! /usr/bin/aws --version 2>&1 | grep -q '^aws-cli/
 fi
 if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
 	echo "install-clients: /usr/bin/python3 cannot import boto3" >&2
+	exit 1
+fi
+
+if ! command -v chromium >/dev/null; then
+	echo "install-clients: chromium is not on PATH" >&2
 	exit 1
 fi
 

@@ -55,8 +55,9 @@ func rivuletServer() *server {
 }
 
 // rivuletFlags: streams ACTIVE at once (the peers are set up alike), the
-// raised shard limit, and quiet logs.
-var rivuletFlags = []string{"--create-delay", "0", "--delete-delay", "0", "--shard-limit", strconv.Itoa(idleShardLimit), "--log-level", "warn"}
+// raised shard limit, quiet logs, and no admin listener, whose fixed port
+// a running rivulet may hold.
+var rivuletFlags = []string{"--create-delay", "0", "--delete-delay", "0", "--shard-limit", strconv.Itoa(idleShardLimit), "--log-level", "warn", "--admin-addr=off"}
 
 // kinesaliteScript starts kinesalite's server bound to loopback: its CLI
 // listens on every interface and has no flag for the address. The options

@@ -58,6 +58,7 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("backup")
 	fs.StringVar(&url, "nats-url", "", "`URL` of the running server's NATS (its --nats-listen address, or its --nats-url) (required)")
 	fs.StringVar(&to, "to", "", "write the backup into `DIR` (created; must be empty) (required)")
+	natsFlags := addNATSClientFlags(fs)
 	if code, done := parseFlags(e, fs, "backup", backupHelp, args); done {
 		return code
 	}
@@ -67,12 +68,16 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 	case to == "":
 		return usageError(e, "backup", errors.New("--to is required"))
 	}
+	auth, err := natsFlags.auth(e, url)
+	if err != nil {
+		return usageError(e, "backup", err)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	began := time.Now()
-	st, err := natsstore.OpenRaw(ctx, natsstore.Config{URL: url, Logger: cliLogger(e)})
+	st, err := natsstore.OpenRaw(ctx, natsstore.Config{URL: url, Auth: auth, Logger: cliLogger(e)})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "rivulet backup: %v\n", err)
+		fmt.Fprintf(e.stderr, "rivulet backup: %v\n", natsHint(err))
 		return exitFailure
 	}
 	defer st.Close()
@@ -96,6 +101,7 @@ func runRestore(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&from, "from", "", "backup `DIR` written by 'rivulet backup' (required)")
 	fs.StringVar(&dataDir, "data-dir", "", "restore into this new data `DIR` (for rivulet serve --data-dir)")
 	fs.StringVar(&url, "nats-url", "", "restore into the NATS at `URL` instead")
+	natsFlags := addNATSClientFlags(fs)
 	if code, done := parseFlags(e, fs, "restore", restoreHelp, args); done {
 		return code
 	}
@@ -104,6 +110,10 @@ func runRestore(ctx context.Context, e *env, args []string) int {
 		return usageError(e, "restore", errors.New("--from is required"))
 	case (dataDir == "") == (url == ""):
 		return usageError(e, "restore", errors.New("give exactly one of --data-dir and --nats-url"))
+	}
+	auth, err := natsFlags.auth(e, url)
+	if err != nil {
+		return usageError(e, "restore", err)
 	}
 	// Check the backup before starting anything, so a bad one leaves no
 	// trace in the target.
@@ -114,9 +124,9 @@ func runRestore(ctx context.Context, e *env, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	began := time.Now()
-	st, err := natsstore.OpenRaw(ctx, natsstore.Config{URL: url, DataDir: dataDir, Logger: cliLogger(e)})
+	st, err := natsstore.OpenRaw(ctx, natsstore.Config{URL: url, Auth: auth, DataDir: dataDir, Logger: cliLogger(e)})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "rivulet restore: %v\n", err)
+		fmt.Fprintf(e.stderr, "rivulet restore: %v\n", natsHint(err))
 		return exitFailure
 	}
 	defer st.Close()

@@ -62,15 +62,20 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	fset.StringVar(&dataDir, "data-dir", "", "check this stopped data `DIR` (through a copy)")
 	fset.StringVar(&url, "nats-url", "", "check the NATS at `URL` in place")
 	fset.BoolVar(&asJSON, "json", false, "print the whole report as JSON")
+	natsFlags := addNATSClientFlags(fset)
 	if code, done := parseFlags(e, fset, "check", checkHelp, args); done {
 		return code
 	}
 	if (dataDir == "") == (url == "") {
 		return usageError(e, "check", errors.New("give exactly one of --data-dir and --nats-url"))
 	}
+	auth, err := natsFlags.auth(e, url)
+	if err != nil {
+		return usageError(e, "check", err)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := natsstore.Config{URL: url, Logger: cliLogger(e), NoRepair: true}
+	cfg := natsstore.Config{URL: url, Auth: auth, Logger: cliLogger(e), NoRepair: true}
 	if dataDir != "" {
 		if _, err := os.Stat(filepath.Join(dataDir, "jetstream")); err != nil {
 			fmt.Fprintf(e.stderr, "rivulet check: %s is not a Rivulet data directory: %v\n", dataDir, err)
@@ -90,7 +95,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	}
 	st, err := natsstore.Open(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "rivulet check: %v\n", err)
+		fmt.Fprintf(e.stderr, "rivulet check: %v\n", natsHint(err))
 		return exitFailure
 	}
 	defer st.Close()
@@ -122,11 +127,16 @@ func runRecover(ctx context.Context, e *env, args []string) int {
 	fset := newFlagSet("recover")
 	fset.StringVar(&dataDir, "data-dir", "", "repair this stopped data `DIR` in place")
 	fset.StringVar(&url, "nats-url", "", "repair the NATS at `URL`")
+	natsFlags := addNATSClientFlags(fset)
 	if code, done := parseFlags(e, fset, "recover", recoverHelp, args); done {
 		return code
 	}
 	if (dataDir == "") == (url == "") {
 		return usageError(e, "recover", errors.New("give exactly one of --data-dir and --nats-url"))
+	}
+	auth, err := natsFlags.auth(e, url)
+	if err != nil {
+		return usageError(e, "recover", err)
 	}
 	if dataDir != "" {
 		if _, err := os.Stat(filepath.Join(dataDir, "jetstream")); errors.Is(err, fs.ErrNotExist) {
@@ -136,9 +146,9 @@ func runRecover(ctx context.Context, e *env, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := natsstore.Open(ctx, natsstore.Config{URL: url, DataDir: dataDir, Logger: cliLogger(e)})
+	st, err := natsstore.Open(ctx, natsstore.Config{URL: url, Auth: auth, DataDir: dataDir, Logger: cliLogger(e)})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "rivulet recover: %v\n", err)
+		fmt.Fprintf(e.stderr, "rivulet recover: %v\n", natsHint(err))
 		return exitFailure
 	}
 	defer st.Close()

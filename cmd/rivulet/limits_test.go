@@ -11,8 +11,9 @@ import (
 )
 
 // TestServeLimitsAndFaults checks the wiring of --limits and --faults:
-// the rules from the flag answer calls, /admin/faults changes them, and
-// /admin/limits shows the mode with this process counted as a peer.
+// the rules from the flag answer calls, /admin/faults on the admin
+// listener changes them, and /admin/limits shows the mode with this
+// process counted as a peer.
 func TestServeLimitsAndFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded NATS server")
@@ -22,10 +23,13 @@ func TestServeLimitsAndFaults(t *testing.T) {
 	e, _, errb := testEnv(nil)
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, e, []string{"serve", "--in-memory", "--addr", "127.0.0.1:0", "--log-format", "json",
+		done <- run(ctx, e, []string{"serve", "--in-memory", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-format", "json",
 			"--limits", "aws", "--faults", `[{"op":"ListStreams","error":"InternalFailure","every":2}]`})
 	}()
-	var ready struct{ Addr string }
+	var ready struct {
+		Addr      string
+		AdminAddr string `json:"admin_addr"`
+	}
 	for deadline := time.Now().Add(hangTimeout); ready.Addr == ""; {
 		select {
 		case code := <-done:
@@ -47,8 +51,14 @@ func TestServeLimitsAndFaults(t *testing.T) {
 	c := &http.Client{Transport: tr, Timeout: hangTimeout}
 	do := func(method, path, target, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, ready.Addr+path, strings.NewReader(body))
-		if target != "" {
+		base := ready.Addr
+		if strings.HasPrefix(path, "/admin/") {
+			base = ready.AdminAddr
+		}
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if target == "" {
+			req.Header.Set("Content-Type", "application/json") // the admin listener wants it on changes
+		} else {
 			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 			req.Header.Set("X-Amz-Target", "Kinesis_20131202."+target)
 			req.Header.Set("X-Amz-Date", "20260101T000000Z")

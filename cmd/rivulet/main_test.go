@@ -76,7 +76,7 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "bad flag value", args: []string{"serve", "--tls-port", "https"}, code: exitUsage, stderr: `invalid --tls-port: "https"`},
 		{name: "bad env", args: []string{"serve"}, env: map[string]string{"RIVULET_SYNC": "sometimes"}, code: exitUsage, stderr: "invalid RIVULET_SYNC"},
 		{name: "bad file", args: []string{"serve", "--config", conf}, code: exitUsage, stderr: `line 2: unknown key "listen"`},
-		{name: "missing cert files", args: []string{"serve", "--tls-port", "4568", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"},
+		{name: "missing cert files", args: []string{"serve", "--tls-port", "4569", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"},
 			code: exitUsage, stderr: "invalid --tls-cert/--tls-key"},
 	}
 	for _, tt := range tests {
@@ -113,14 +113,15 @@ func TestServeInProcess(t *testing.T) {
 	e, _, errb := testEnv(nil)
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), e, []string{"serve", "--in-memory", "--addr", "127.0.0.1:0",
+		done <- run(context.Background(), e, []string{"serve", "--in-memory", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 			"--log-format", "json", "--shutdown-timeout", "5s"})
 	}()
 
 	var ready struct {
-		Msg     string `json:"msg"`
-		Addr    string `json:"addr"`
-		Startup string `json:"startup"`
+		Msg       string `json:"msg"`
+		Addr      string `json:"addr"`
+		AdminAddr string `json:"admin_addr"`
+		Startup   string `json:"startup"`
 	}
 	deadline := time.Now().Add(hangTimeout)
 	for ready.Addr == "" {
@@ -144,18 +145,24 @@ func TestServeInProcess(t *testing.T) {
 		t.Errorf("ready line has no start-up time: %q", ready.Startup)
 	}
 
+	if ready.AdminAddr == "" || ready.AdminAddr == ready.Addr {
+		t.Errorf("ready line: admin_addr %q, addr %q", ready.AdminAddr, ready.Addr)
+	}
+
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: hangTimeout}
-	resp, err := c.Get(ready.Addr + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body map[string]string
-	json.NewDecoder(resp.Body).Decode(&body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || body["status"] != "ok" {
-		t.Errorf("/health: %d %v", resp.StatusCode, body)
+	for _, base := range []string{ready.Addr, ready.AdminAddr} {
+		resp, err := c.Get(base + "/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]string
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || body["status"] != "ok" {
+			t.Errorf("%s/health: %d %v", base, resp.StatusCode, body)
+		}
 	}
 	tr.CloseIdleConnections()
 

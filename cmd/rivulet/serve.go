@@ -16,6 +16,7 @@ import (
 
 	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/config"
+	"github.com/rivulet/rivulet/internal/transport"
 )
 
 func init() {
@@ -29,8 +30,10 @@ Serves the Kinesis Data Streams API on --addr: HTTP/1.1 and cleartext HTTP/2
 (prior knowledge) on one port, plus TLS on --tls-port if given. GET /health
 answers {"status":"ok"} while storage is reachable. SIGINT or SIGTERM drains
 in-flight requests, then closes storage; a second signal exits at once.
-/admin/faults (GET, PUT, POST, DELETE) changes fault rules at run time and
-GET /admin/limits shows the throughput limits, on --addr only (docs/LIMITS.md).
+The admin listener, --admin-addr (127.0.0.1:4568), serves /admin/faults
+(GET, PUT, POST, DELETE: fault rules at run time) and GET /admin/limits
+(docs/LIMITS.md), and /health; it refuses requests from web pages on other
+sites (docs/SECURITY.md). --addr does not serve /admin/.
 
 Every flag is also an environment variable (RIVULET_ plus the name in upper
 snake case) and a key of the --config file, one "key = value" per line.
@@ -76,13 +79,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 	srv, err := rivulet.Start(ctx, serverConfig(cfg, logger))
 	if err != nil {
-		logger.Error("cannot start", "err", err)
+		logger.Error("cannot start", "err", startHint(err))
 		return exitFailure
 	}
 
 	ready := []any{"addr", srv.Endpoint()}
 	if a := srv.TLSEndpoint(); a != "" {
 		ready = append(ready, "tls_addr", a)
+	}
+	if a := srv.AdminEndpoint(); a != "" {
+		ready = append(ready, "admin_addr", a)
 	}
 	switch {
 	case cfg.NATSURL != "":
@@ -91,6 +97,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		ready = append(ready, "storage", "memory")
 	default:
 		ready = append(ready, "data_dir", cfg.DataDir, "sync", cfg.Sync)
+	}
+	if u := srv.NATSURL(); u != "" {
+		ready = append(ready, "nats_listen", u)
 	}
 	ready = append(ready, "limits", cfg.Limits)
 	if !cfg.HTTPFastPath {
@@ -125,13 +134,19 @@ func runServe(ctx context.Context, e *env, args []string) int {
 // serverConfig maps the command line's settings onto the embedded server's.
 func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 	rc := rivulet.Config{
-		Addr:                cfg.Addr,
-		TLSAddr:             cfg.TLSAddr(),
-		TLSCertFile:         cfg.TLSCert,
-		TLSKeyFile:          cfg.TLSKey,
-		DataDir:             cfg.DataDir,
-		NATSURL:             cfg.NATSURL,
-		NATSListen:          cfg.NATSListen,
+		Addr:        cfg.Addr,
+		TLSAddr:     cfg.TLSAddr(),
+		TLSCertFile: cfg.TLSCert,
+		TLSKeyFile:  cfg.TLSKey,
+		DataDir:     cfg.DataDir,
+		NATSURL:     cfg.NATSURL,
+		NATSListen:  cfg.NATSListen,
+		NATSAuth: rivulet.NATSAuth{
+			User: cfg.NATSUser, Password: cfg.NATSPassword, Token: cfg.NATSToken, CredsFile: cfg.NATSCreds,
+			TLSCertFile: cfg.NATSTLSCert, TLSKeyFile: cfg.NATSTLSKey, TLSCAFile: cfg.NATSTLSCA,
+			AllowAnonymous: cfg.NATSAllowAnonymous,
+		},
+		AdminAddr:           cfg.AdminAddr,
 		Replicas:            cfg.Replicas,
 		SyncAlways:          cfg.Sync == config.SyncAlways,
 		DiscardRecords:      cfg.Storage == config.StorageDiscard,
@@ -161,6 +176,16 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 		rc.DataDir = ""
 	}
 	return rc
+}
+
+// startHint adds the setting to change to the start failures a user can
+// fix from the command line.
+func startHint(err error) error {
+	var le *transport.ListenError
+	if errors.As(err, &le) && le.Listener == "admin" {
+		return fmt.Errorf("%w; give the admin listener another address with --admin-addr HOST:PORT, or turn it off with --admin-addr=off", err)
+	}
+	return natsHint(err)
 }
 
 // offIfZero maps a flag's "0 for none" onto rivulet.Config, where zero

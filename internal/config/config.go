@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
+	"github.com/rivulet/rivulet/internal/netaddr"
 )
 
 // EnvPrefix starts every environment variable name.
@@ -52,6 +53,9 @@ const (
 	// LimitsAWS enforces AWS's per-shard and control-plane rates.
 	LimitsAWS = "aws"
 )
+
+// AdminOff turns the admin listener off.
+const AdminOff = "off"
 
 // Log formats.
 const (
@@ -89,7 +93,21 @@ type Config struct {
 	// NATSListen makes the embedded NATS accept clients, so other rivulet
 	// processes can share its storage with --nats-url.
 	NATSListen string
-	Replicas   int
+	// NATSUser and NATSPassword, or NATSToken, are what the embedded NATS
+	// requires (with NATSListen) or what this process presents (with
+	// NATSURL); NATSCreds is a credentials file, for NATSURL only.
+	NATSUser, NATSPassword, NATSToken, NATSCreds string
+	// NATSTLSCert and NATSTLSKey are the embedded NATS's certificate
+	// (NATSListen) or a client certificate (NATSURL); NATSTLSCA is the CA
+	// clients' certificates must chain to (NATSListen) or the server's
+	// (NATSURL).
+	NATSTLSCert, NATSTLSKey, NATSTLSCA string
+	// NATSAllowAnonymous lets NATSListen be a non-loopback address with
+	// no authentication.
+	NATSAllowAnonymous bool
+	// AdminAddr is the admin listener's address, or AdminOff.
+	AdminAddr string
+	Replicas  int
 	// Sync is SyncDefault or SyncAlways.
 	Sync                string
 	CreateDelay         time.Duration
@@ -201,7 +219,7 @@ var settings = []setting{
 			c.NATSURL = v
 			return nil
 		}},
-	{name: "nats-listen", defText: "off", usage: "let other processes use the embedded NATS at this host:port (e.g. a second rivulet serve --nats-url nats://HOST:PORT)",
+	{name: "nats-listen", defText: "off", usage: "let other processes use the embedded NATS at this host:port (e.g. a second rivulet serve --nats-url nats://HOST:PORT); beyond loopback it needs --nats-user and --nats-password, --nats-token or --nats-tls-ca (docs/SECURITY.md)",
 		set: func(c *Config, v string) error {
 			if v == "" {
 				c.NATSListen = ""
@@ -211,6 +229,32 @@ var settings = []setting{
 				return err
 			}
 			c.NATSListen = v
+			return nil
+		}},
+	{name: "nats-user", usage: "with --nats-listen, the user the embedded NATS requires; with --nats-url, the user to present (needs --nats-password)",
+		set: func(c *Config, v string) error { c.NATSUser = v; return nil }},
+	{name: "nats-password", usage: "the password of --nats-user (better set as " + EnvPrefix + "NATS_PASSWORD or in the --config file: flags are visible in the process list)",
+		set: func(c *Config, v string) error { c.NATSPassword = v; return nil }},
+	{name: "nats-token", usage: "with --nats-listen, the token the embedded NATS requires; with --nats-url, the token to present (better set as " + EnvPrefix + "NATS_TOKEN)",
+		set: func(c *Config, v string) error { c.NATSToken = v; return nil }},
+	{name: "nats-creds", usage: "with --nats-url, a NATS credentials file (user JWT and NKey seed) to authenticate with",
+		set: func(c *Config, v string) error { c.NATSCreds = v; return nil }},
+	{name: "nats-tls-cert", usage: "PEM certificate: with --nats-listen the embedded NATS serves TLS only, with it; with --nats-url it is the client certificate (needs --nats-tls-key)",
+		set: func(c *Config, v string) error { c.NATSTLSCert = v; return nil }},
+	{name: "nats-tls-key", usage: "PEM private key for --nats-tls-cert",
+		set: func(c *Config, v string) error { c.NATSTLSKey = v; return nil }},
+	{name: "nats-tls-ca", usage: "PEM CA certificate(s): with --nats-listen clients must present a certificate they signed; with --nats-url the server's certificate is trusted if they signed it",
+		set: func(c *Config, v string) error { c.NATSTLSCA = v; return nil }},
+	{name: "nats-allow-anonymous", def: "false", isBool: true, usage: "allow --nats-listen on a non-loopback address without any authentication (anyone who reaches it can read and change every stream)",
+		set: func(c *Config, v string) (err error) { c.NATSAllowAnonymous, err = parseBool(v); return err }},
+	{name: "admin-addr", def: "127.0.0.1:4568", usage: "the admin listener (/admin/faults, /admin/limits, /health) at this host:port, or \"off\"; it refuses requests from other sites, and a non-loopback address is served with a warning (docs/SECURITY.md)",
+		set: func(c *Config, v string) error {
+			if v != AdminOff {
+				if _, err := parseAddr(v); err != nil {
+					return fmt.Errorf("%w, or \"off\"", err)
+				}
+			}
+			c.AdminAddr = v
 			return nil
 		}},
 	{name: "pprof-addr", defText: "off", usage: "serve Go's net/http/pprof profiles at this host:port (for profiling; keep it on loopback)",
@@ -462,7 +506,69 @@ func (c *Config) check() error {
 			return fmt.Errorf("--tls-port %d is the port of --addr", c.TLSPort)
 		}
 	}
+	if err := c.checkAdmin(); err != nil {
+		return err
+	}
+	return c.checkNATSAuth()
+}
+
+// checkAdmin refuses an admin address that is one of the API's.
+func (c *Config) checkAdmin() error {
+	if c.AdminAddr == AdminOff {
+		return nil
+	}
+	host, port, _ := net.SplitHostPort(c.AdminAddr)
+	apiHost, apiPort, _ := net.SplitHostPort(c.Addr)
+	if port == "0" || host != apiHost {
+		return nil
+	}
+	if port == apiPort || (c.TLSPort != 0 && port == strconv.Itoa(c.TLSPort)) {
+		return fmt.Errorf("--admin-addr %s is an address of the API (--addr or --tls-port); the admin listener needs its own", c.AdminAddr)
+	}
 	return nil
+}
+
+// checkNATSAuth validates the NATS authentication settings for the mode:
+// what the embedded NATS requires (--nats-listen) or what this process
+// presents (--nats-url).
+func (c *Config) checkNATSAuth() error {
+	authn := c.NATSUser != "" || c.NATSPassword != "" || c.NATSToken != "" || c.NATSCreds != ""
+	tls := c.NATSTLSCert != "" || c.NATSTLSKey != "" || c.NATSTLSCA != ""
+	switch {
+	case (authn || tls) && c.NATSURL == "" && c.NATSListen == "":
+		return errors.New("--nats-user, --nats-password, --nats-token, --nats-creds and --nats-tls-* apply to --nats-listen or --nats-url")
+	case c.NATSAllowAnonymous && c.NATSListen == "":
+		return errors.New("--nats-allow-anonymous applies to --nats-listen")
+	case c.NATSCreds != "" && c.NATSURL == "":
+		return errors.New("--nats-creds applies to --nats-url (the embedded NATS takes --nats-user and --nats-password or --nats-token)")
+	case (c.NATSUser == "") != (c.NATSPassword == ""):
+		return errors.New("--nats-user and --nats-password must be given together")
+	case countSet(c.NATSUser, c.NATSToken, c.NATSCreds) > 1:
+		return errors.New("give one of --nats-user/--nats-password, --nats-token and --nats-creds")
+	case (c.NATSTLSCert == "") != (c.NATSTLSKey == ""):
+		return errors.New("--nats-tls-cert and --nats-tls-key must be given together")
+	case c.NATSListen != "" && c.NATSTLSCA != "" && c.NATSTLSCert == "":
+		return errors.New("--nats-tls-ca with --nats-listen requires client certificates over TLS, so it needs --nats-tls-cert and --nats-tls-key")
+	}
+	if c.NATSListen == "" || c.NATSAllowAnonymous || c.NATSUser != "" || c.NATSToken != "" || c.NATSTLSCA != "" {
+		return nil
+	}
+	if host, _, _ := net.SplitHostPort(c.NATSListen); host != "" && netaddr.IsLoopbackHost(host) {
+		return nil
+	}
+	return fmt.Errorf("--nats-listen %s is not a loopback address, and without authentication whoever reaches it "+
+		"could read, change and delete every stream: give --nats-user and --nats-password, --nats-token, or "+
+		"--nats-tls-cert, --nats-tls-key and --nats-tls-ca (client certificates); or --nats-allow-anonymous to allow it anyway", c.NATSListen)
+}
+
+func countSet(vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // maxFileSize keeps a wrong --config (say, a data file) from being read

@@ -58,6 +58,7 @@ func TestDefaults(t *testing.T) {
 		LogLevel:            slog.LevelInfo,
 		LogFormat:           LogText,
 		MemoryLimit:         DefaultMemoryLimit,
+		AdminAddr:           "127.0.0.1:4568",
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)

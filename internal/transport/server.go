@@ -1,10 +1,11 @@
 // Package transport is rivulet's HTTP transport: one plain port serving
 // HTTP/1.1 and cleartext HTTP/2 with prior knowledge (what the JS SDK v3
 // sends to http:// endpoints), an optional TLS port negotiating h2 or
-// HTTP/1.1 by ALPN, a health route, and a shutdown that drains in-flight
-// requests before the caller closes storage. The plain port's common
-// HTTP/1.1 request is answered by a small server of its own (h1.go),
-// unless Config.DisableFastPath; net/http has everything else.
+// HTTP/1.1 by ALPN, an optional admin listener (admin.go), a health
+// route, and a shutdown that drains in-flight requests before the caller
+// closes storage. The plain port's common HTTP/1.1 request is answered by
+// a small server of its own (h1.go), unless Config.DisableFastPath;
+// net/http has everything else.
 package transport
 
 import (
@@ -12,7 +13,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log"
 	"log/slog"
 	"net"
@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/netaddr"
 )
 
 // Config says where and how to listen.
@@ -34,10 +36,18 @@ type Config struct {
 	// Health reports whether the server can do its work; GET /health
 	// answers 503 while it fails. Nil means always healthy.
 	Health func(ctx context.Context) error
-	// Admin serves paths under /admin/ (fault rules, limits) on the plain
-	// listener only; nil means none. It has no authentication, so it is
-	// kept off the TLS port, which is the one more likely to be exposed.
+	// AdminAddr is the admin listener ("host:port"; port 0 picks a free
+	// one); empty means none. It serves /health and Admin, and refuses
+	// cross-site requests (admin.go). A non-loopback address is logged as
+	// a warning. The plain and TLS listeners never serve Admin.
+	AdminAddr string
+	// Admin serves paths under /admin/ (fault rules, limits) on
+	// AdminAddr; nil answers 404 there.
 	Admin http.Handler
+	// AdminAuthorize, if set, is asked about every /admin/ request after
+	// the cross-site checks; an error refuses it with 403 (or the
+	// error's AuthorizeStatus) and its text. Nil allows every request.
+	AdminAuthorize func(*http.Request) error
 	// ReadHeaderTimeout bounds how long a client may take to send a
 	// request head: on a new connection from when it is accepted, on a
 	// kept-alive one from the head's first byte. Default 10s.
@@ -83,17 +93,19 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	hs      *http.Server
-	fast    *h1Server // the plain port's HTTP/1.1 requests; nil with DisableFastPath
+	adminHS *http.Server // nil without AdminAddr
+	fast    *h1Server    // the plain port's HTTP/1.1 requests; nil with DisableFastPath
 	handler http.Handler
 	body    bodyLimit
 
 	inFlight atomic.Int64
 	draining atomic.Bool
 
-	mu      sync.Mutex
-	started bool
-	addr    net.Addr
-	tlsAddr net.Addr
+	mu        sync.Mutex
+	started   bool
+	addr      net.Addr
+	tlsAddr   net.Addr
+	adminAddr net.Addr
 
 	serving sync.WaitGroup
 	errc    chan error
@@ -134,7 +146,7 @@ func New(cfg Config, handler http.Handler, logger *slog.Logger) (*Server, error)
 		log:     logger,
 		handler: handler,
 		body:    bodyLimit{base: cfg.ReadBodyTimeout, minRate: cfg.ReadBodyMinRate},
-		errc:    make(chan error, 2),
+		errc:    make(chan error, 3),
 	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -152,6 +164,17 @@ func New(cfg Config, handler http.Handler, logger *slog.Logger) (*Server, error)
 			MaxReceiveBufferPerConnection: 16 << 20,
 		},
 		ErrorLog: log.New(errorLogWriter{logger}, "", 0),
+	}
+	if cfg.AdminAddr != "" {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		s.adminHS = &http.Server{
+			Handler:           http.HandlerFunc(s.serveAdmin),
+			Protocols:         &p,
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+			ErrorLog:          s.hs.ErrorLog,
+		}
 	}
 	if cfg.TLSCert != nil {
 		s.hs.TLSConfig = &tls.Config{
@@ -173,14 +196,24 @@ func (s *Server) Start(ctx context.Context) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		return &ListenError{Listener: "plain", Addr: s.cfg.Addr, Err: err}
 	}
-	var tln net.Listener
+	var tln, aln net.Listener
 	if s.cfg.TLSAddr != "" {
 		tln, err = lc.Listen(ctx, "tcp", s.cfg.TLSAddr)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("listen on %s (TLS): %w", s.cfg.TLSAddr, err)
+			return &ListenError{Listener: "TLS", Addr: s.cfg.TLSAddr, Err: err}
+		}
+	}
+	if s.adminHS != nil {
+		aln, err = lc.Listen(ctx, "tcp", s.cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			if tln != nil {
+				tln.Close()
+			}
+			return &ListenError{Listener: "admin", Addr: s.cfg.AdminAddr, Err: err}
 		}
 	}
 	s.started = true
@@ -200,6 +233,15 @@ func (s *Server) Start(ctx context.Context) error {
 		tln = newCapListener(tln, s.cfg.MaxConnections, s.log)
 		// ServeTLS adds h2 and http/1.1 to the ALPN list.
 		s.serve(func() error { return s.hs.ServeTLS(tln, "", "") })
+	}
+	if aln != nil {
+		s.adminAddr = aln.Addr()
+		if !netaddr.IsLoopback(s.adminAddr.String()) {
+			s.log.Warn("the admin listener is not on loopback: whoever reaches it can change fault rules",
+				"admin_addr", s.adminAddr.String())
+		}
+		aln = newCapListener(aln, s.cfg.MaxConnections, s.log)
+		s.serve(func() error { return s.adminHS.Serve(aln) })
 	}
 	return nil
 }
@@ -228,6 +270,13 @@ func (s *Server) TLSAddr() net.Addr {
 	return s.tlsAddr
 }
 
+// AdminAddr is the bound admin address, nil before Start or without one.
+func (s *Server) AdminAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adminAddr
+}
+
 // Err delivers an error if a listener fails while serving.
 func (s *Server) Err() <-chan error { return s.errc }
 
@@ -248,10 +297,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err == nil {
 		err = ferr
 	}
+	if s.adminHS != nil {
+		if aerr := s.adminHS.Shutdown(ctx); err == nil {
+			err = aerr
+		}
+	}
 	if err != nil {
 		s.log.Warn("shutdown: closing connections with requests still running",
 			"in_flight", s.inFlight.Load(), "err", err)
 		s.hs.Close()
+		if s.adminHS != nil {
+			s.adminHS.Close()
+		}
 		if fast != nil {
 			fast.close()
 		}
@@ -285,6 +342,11 @@ func (s *Server) waitIdle(d time.Duration) bool {
 // serveNetHTTP is net/http's entry (HTTP/1.1 it was handed, h2c, TLS):
 // it sets the body's read deadline, which the fast path sets itself.
 func (s *Server) serveNetHTTP(w http.ResponseWriter, r *http.Request) {
+	s.limitBody(w, r)
+	s.serveHTTP(w, r)
+}
+
+func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		if dl := s.body.deadline(time.Now(), r.ContentLength); !dl.IsZero() {
 			rc := http.NewResponseController(w)
@@ -293,7 +355,6 @@ func (s *Server) serveNetHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.serveHTTP(w, r)
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -301,10 +362,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.inFlight.Add(-1)
 	if (r.URL.Path == "/health" || r.URL.Path == "/healthz") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.health(w, r)
-		return
-	}
-	if s.cfg.Admin != nil && r.TLS == nil && strings.HasPrefix(r.URL.Path, "/admin/") {
-		s.cfg.Admin.ServeHTTP(w, r)
 		return
 	}
 	s.handler.ServeHTTP(w, r)

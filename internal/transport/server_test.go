@@ -398,8 +398,9 @@ func TestErrorLogLevels(t *testing.T) {
 	}
 }
 
-// TestAdmin: /admin/ paths go to the admin handler on the plain port
-// only; the TLS port and every other path reach the Kinesis handler.
+// TestAdmin: /admin/ paths go to the admin handler on the admin listener
+// only; the plain and TLS ports hand them to the Kinesis handler like any
+// other path.
 func TestAdmin(t *testing.T) {
 	cert, certPEM, _, err := SelfSignedCert(time.Now())
 	if err != nil {
@@ -408,17 +409,29 @@ func TestAdmin(t *testing.T) {
 	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "admin "+r.Method+" "+r.URL.Path)
 	})
-	s := start(t, Config{TLSAddr: "127.0.0.1:0", TLSCert: &cert, Admin: admin}, protoHandler)
+	s := start(t, Config{TLSAddr: "127.0.0.1:0", TLSCert: &cert, AdminAddr: "127.0.0.1:0", Admin: admin}, protoHandler)
 	c := client(t, http1, nil)
-	base := "http://" + s.Addr().String()
+	plain := "http://" + s.Addr().String()
+	adm := "http://" + s.AdminAddr().String()
 	for _, tc := range [][3]string{
-		{"GET", "/admin/faults", "admin GET /admin/faults"},
-		{"PUT", "/admin/limits", "admin PUT /admin/limits"},
-		{"GET", "/admin", "kinesis GET /admin HTTP/1.1"},
-		{"POST", "/", "kinesis POST / HTTP/1.1"},
+		{"GET", adm + "/admin/faults", "admin GET /admin/faults"},
+		{"GET", adm + "/admin/limits", "admin GET /admin/limits"},
+		{"GET", plain + "/admin/faults", "kinesis GET /admin/faults HTTP/1.1"},
+		{"PUT", plain + "/admin/limits", "kinesis PUT /admin/limits HTTP/1.1"},
+		{"POST", plain + "/", "kinesis POST / HTTP/1.1"},
 	} {
-		if _, body := get(t, c, tc[0], base+tc[1]); body != tc[2] {
+		if _, body := get(t, c, tc[0], tc[1]); body != tc[2] {
 			t.Errorf("%s %s: %q, want %q", tc[0], tc[1], body, tc[2])
+		}
+	}
+	for _, path := range []string{"/health", "/admin", "/"} {
+		resp, body := get(t, c, http.MethodGet, adm+path)
+		want := http.StatusNotFound
+		if path == "/health" {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("admin GET %s: %d %s, want %d JSON", path, resp.StatusCode, body, want)
 		}
 	}
 	roots := x509.NewCertPool()

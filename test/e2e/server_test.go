@@ -178,7 +178,8 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 		log:     &syncBuffer{},
 		done:    make(chan struct{}),
 	}
-	args := []string{"serve", "--addr", s.addr, "--data-dir", s.dataDir, "--create-delay", "100ms"}
+	// A free admin port too: the default 4568 is one per machine.
+	args := []string{"serve", "--addr", s.addr, "--admin-addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--create-delay", "100ms"}
 	if opts.sync != "" {
 		args = append(args, "--sync", opts.sync)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/rivulet/rivulet/internal/netaddr"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -44,10 +45,16 @@ type Config struct {
 	// accept client connections, so other processes can share it. Empty
 	// means no listener at all.
 	ListenAddr string
+	// ListenAuth is what ListenAddr requires of clients (auth.go). A
+	// non-loopback ListenAddr without any is refused unless
+	// ListenAuth.AllowAnonymous.
+	ListenAuth ServerAuth
 	// Server attaches in-process to an embedded server another Store
 	// started (see Store.Server) instead of starting one. Close leaves it
 	// running.
 	Server *server.Server
+	// Auth is what this Store presents to URL or Server.
+	Auth ClientAuth
 	// MaxStorage caps the embedded server's storage in bytes (JetStream's
 	// max store, or max memory when InMemory); 0 leaves JetStream's
 	// default, 75% of the free disk. A file store's cap is checked against
@@ -183,19 +190,30 @@ func connect(ctx context.Context, cfg Config) (st *Store, err error) {
 	errH := nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 		s.log.Warn("nats async error", "err", err)
 	})
+	opts := []nats.Option{nats.Name("rivulet"), syncQueue, errH}
+	auth := cfg.Auth
+	if cfg.URL != "" || cfg.Server != nil {
+		ao, err := cfg.Auth.options()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ao...)
+	}
 	switch {
 	case cfg.URL != "":
-		s.nc, err = nats.Connect(cfg.URL, nats.Name("rivulet"), nats.MaxReconnects(-1), syncQueue, errH)
+		s.nc, err = nats.Connect(cfg.URL, append(opts, nats.MaxReconnects(-1))...)
 	case cfg.Server != nil:
-		s.nc, err = nats.Connect("", nats.InProcessServer(cfg.Server), nats.Name("rivulet"), syncQueue, errH)
+		s.nc, err = nats.Connect("", append(opts, nats.InProcessServer(cfg.Server))...)
 	default:
 		if err = s.startEmbedded(cfg, base.With("component", "nats-server")); err != nil {
 			return nil, err
 		}
-		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("rivulet"), syncQueue, errH)
+		opts = append(opts, cfg.ListenAuth.inProcess()...)
+		s.nc, err = nats.Connect("", append(opts, nats.InProcessServer(s.ns))...)
+		auth = ClientAuth{User: cfg.ListenAuth.User, Password: cfg.ListenAuth.Password, Token: cfg.ListenAuth.Token}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("natsstore: connect: %w", err)
+		return nil, connectError(err, auth)
 	}
 	s.maxPayload = int(s.nc.MaxPayload())
 	s.target = min(packTarget, s.maxPayload)
@@ -248,6 +266,12 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 		}
 	}
 	if cfg.ListenAddr != "" {
+		if err := cfg.ListenAuth.check(cfg.ListenAddr); err != nil {
+			return err
+		}
+		if err := cfg.ListenAuth.apply(opts); err != nil {
+			return err
+		}
 		host, port, err := net.SplitHostPort(cfg.ListenAddr)
 		if err != nil {
 			return fmt.Errorf("natsstore: ListenAddr: %w", err)
@@ -273,6 +297,14 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 	}
 	if !ns.JetStreamEnabled() {
 		return errors.New("natsstore: embedded server has no JetStream")
+	}
+	if a := cfg.ListenAuth; cfg.ListenAddr != "" && !netaddr.IsLoopback(cfg.ListenAddr) {
+		switch {
+		case !a.authenticates():
+			s.log.Warn("NATS listens beyond loopback with no authentication (allowed explicitly)", "nats_listen", cfg.ListenAddr)
+		case a.TLSCertFile == "":
+			s.log.Warn("NATS listens beyond loopback without TLS: credentials and records cross the network in clear", "nats_listen", cfg.ListenAddr)
+		}
 	}
 	return nil
 }
@@ -370,6 +402,12 @@ func (l serverLogger) Warnf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	if strings.HasPrefix(msg, "Maximum payloads over") {
 		// Rivulet raises max_payload on purpose for 10 MiB records.
+		l.l.Debug(msg)
+		return
+	}
+	if strings.HasPrefix(msg, "Plaintext passwords detected") {
+		// --nats-password is given in plain text: the process's own
+		// in-process connection presents it.
 		l.l.Debug(msg)
 		return
 	}
