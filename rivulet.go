@@ -15,6 +15,7 @@ import (
 	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/internal/kinesis/limits"
+	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/store"
 	"github.com/rivulet/rivulet/internal/store/discard"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
@@ -63,10 +64,19 @@ type Config struct {
 	// hold. Records stop a reserve below the cap, which is kept for
 	// metadata so that DeleteStream and reads work while full.
 	MaxStorage int64
+	// NATSStoreKey encrypts everything the embedded NATS writes to
+	// DataDir (JetStream store encryption); NATSStoreCipher is "aes" (the
+	// default) or "chacha". A directory written with a key opens only
+	// with it.
+	NATSStoreKey, NATSStoreCipher string
+	// KMSKeys is the JSON key ring file for StartStreamEncryption
+	// (docs/SECURITY.md); empty means only alias/aws/kinesis.
+	KMSKeys string
 
 	// CreateDelay and DeleteDelay are how long streams stay CREATING and
 	// DELETING; ReshardDelay how long a stream stays UPDATING before a
-	// reshard or mode change takes effect. Zero means immediately.
+	// reshard, mode change or encryption change takes effect. Zero means
+	// immediately.
 	CreateDelay, DeleteDelay, ReshardDelay time.Duration
 	// ConsumerCreateDelay and ConsumerDeleteDelay are the same for
 	// enhanced fan-out consumers. Zero means immediately.
@@ -226,9 +236,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			AllowAnonymous: a.AllowAnonymous,
 		},
 		Auth: clientAuth,
+
+		StoreKey:    cfg.NATSStoreKey,
+		StoreCipher: cfg.NATSStoreCipher,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: opening storage: %w", err)
+	}
+	ring, err := openKeyRing(cfg.KMSKeys, st)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	var backend store.Backend = st
 	if cfg.DiscardRecords {
@@ -265,6 +283,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Limits:     limiter,
 		Faults:     faults,
 		Logger:     logger,
+		KMS:        ring,
 	})
 	handler := wire.New(svc.Operations(), wire.Options{Logger: logger})
 	admin := http.NewServeMux()
@@ -392,6 +411,19 @@ func loadCert(cfg Config, logger *slog.Logger) (*tls.Certificate, error) {
 			"hosts", "localhost 127.0.0.1 ::1", "expires", c.Leaf.NotAfter.Format(time.DateOnly))
 	}
 	return &c, nil
+}
+
+// openKeyRing reads the KMS key ring file; alias/aws/kinesis lives in st.
+func openKeyRing(path string, st *natsstore.Store) (*kms.Ring, error) {
+	keys, err := kms.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("rivulet: KMS keys: %w", err)
+	}
+	ring, err := kms.New(keys, st)
+	if err != nil {
+		return nil, fmt.Errorf("rivulet: KMS keys: %w", err)
+	}
+	return ring, nil
 }
 
 // healthProbe names a stream nobody needs to have: reading it is a real

@@ -433,3 +433,21 @@ type UpdateStreamModeInput struct {
 	StreamModeDetails *StreamModeDetails `json:"StreamModeDetails,omitempty"`
 }
 type UpdateStreamModeOutput struct{}
+
+// Server-side encryption
+
+type StartStreamEncryptionInput struct {
+	StreamName     *string `json:"StreamName,omitempty"`
+	StreamARN      *string `json:"StreamARN,omitempty"`
+	EncryptionType *string `json:"EncryptionType,omitempty"`
+	KeyId          *string `json:"KeyId,omitempty"`
+}
+type StartStreamEncryptionOutput struct{}
+
+type StopStreamEncryptionInput struct {
+	StreamName     *string `json:"StreamName,omitempty"`
+	StreamARN      *string `json:"StreamARN,omitempty"`
+	EncryptionType *string `json:"EncryptionType,omitempty"`
+	KeyId          *string `json:"KeyId,omitempty"`
+}
+type StopStreamEncryptionOutput struct{}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
+	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/netaddr"
 )
 
@@ -90,6 +91,14 @@ type Config struct {
 	// MaxStorage caps the embedded JetStream's storage in bytes; 0 means
 	// JetStream's default (75% of the free disk).
 	MaxStorage int64
+	// KMSKeys is the key ring file of server-side encryption; "" means
+	// only alias/aws/kinesis.
+	KMSKeys string
+	// NATSStoreKey turns on JetStream's encryption of the embedded file
+	// store (the key itself, read from the file when given as @FILE);
+	// NATSStoreCipher is "aes" or "chacha".
+	NATSStoreKey    string
+	NATSStoreCipher string
 	// NATSListen makes the embedded NATS accept clients, so other rivulet
 	// processes can share its storage with --nats-url.
 	NATSListen string
@@ -271,6 +280,37 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.MemoryLimit, err = parseSize(v); return err }},
 	{name: "max-storage", def: "0", usage: "cap on the embedded JetStream's storage (e.g. 512MiB, 20GiB; 0 for JetStream's default, 75% of the free disk); checked at start against the data directory's free space, records stop a reserve below it so deletes and reads still work when full",
 		set: func(c *Config, v string) (err error) { c.MaxStorage, err = parseSize(v); return err }},
+	{name: "kms-keys", defText: "none", usage: "JSON file of KMS master keys for StartStreamEncryption (id, aliases, base64 material, enabled); alias/aws/kinesis always exists (docs/SECURITY.md)",
+		set: func(c *Config, v string) error {
+			if _, err := kms.Load(v); err != nil {
+				return err
+			}
+			c.KMSKeys = v
+			return nil
+		}},
+	{name: "nats-store-key", defText: "off", usage: "encrypt everything the embedded NATS writes to disk with this key (JetStream store encryption); @FILE reads it from a file; the data directory then opens only with it",
+		set: func(c *Config, v string) error {
+			if name, ok := strings.CutPrefix(v, "@"); ok {
+				b, err := os.ReadFile(name)
+				if err != nil {
+					return err
+				}
+				if v = strings.TrimSpace(string(b)); v == "" {
+					return fmt.Errorf("%s is empty", name)
+				}
+			}
+			c.NATSStoreKey = v
+			return nil
+		}},
+	{name: "nats-store-cipher", def: "aes", usage: "cipher of --nats-store-key: \"aes\" (AES-GCM) or \"chacha\" (ChaCha20-Poly1305)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "aes", "chacha":
+				c.NATSStoreCipher = v
+				return nil
+			}
+			return fmt.Errorf("%q is not one of aes, chacha", v)
+		}},
 	{name: "replicas", def: "1", usage: "JetStream replicas per stream (1-5; more than 1 needs a clustered --nats-url)",
 		set: func(c *Config, v string) error {
 			n, err := parseInt(v, 1, 5)
@@ -294,7 +334,7 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.ConsumerCreateDelay, err = parseDelay(v); return err }},
 	{name: "consumer-delete-delay", def: "500ms", usage: "how long a deregistered stream consumer stays DELETING",
 		set: func(c *Config, v string) (err error) { c.ConsumerDeleteDelay, err = parseDelay(v); return err }},
-	{name: "reshard-delay", def: "500ms", usage: "how long a stream stays UPDATING before a reshard or mode change takes effect",
+	{name: "reshard-delay", def: "500ms", usage: "how long a stream stays UPDATING before a reshard, mode change or encryption change takes effect",
 		set: func(c *Config, v string) (err error) { c.ReshardDelay, err = parseDelay(v); return err }},
 	{name: "ondemand-split-after", def: "30s", usage: "ON_DEMAND streams split a shard whose writes stay above --ondemand-hot-records or --ondemand-hot-bytes per second this long",
 		set: func(c *Config, v string) (err error) { c.OnDemandSplitAfter, err = parseDelay(v); return err }},
@@ -500,6 +540,8 @@ func (c *Config) check() error {
 		return errors.New("--nats-listen applies to the embedded NATS; it cannot be used with --nats-url")
 	case c.Replicas > 1 && c.NATSURL == "":
 		return errors.New("--replicas above 1 needs a clustered --nats-url")
+	case c.NATSStoreKey != "" && (c.NATSURL != "" || c.InMemory):
+		return errors.New("--nats-store-key encrypts the embedded NATS's files; it cannot be used with --nats-url or --in-memory")
 	}
 	if c.TLSPort != 0 {
 		if p, _ := parseAddr(c.Addr); p == c.TLSPort {

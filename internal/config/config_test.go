@@ -59,6 +59,7 @@ func TestDefaults(t *testing.T) {
 		LogFormat:           LogText,
 		MemoryLimit:         DefaultMemoryLimit,
 		AdminAddr:           "127.0.0.1:4568",
+		NATSStoreCipher:     "aes",
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
@@ -350,4 +351,44 @@ func FuzzLoadArgs(f *testing.F) {
 			t.Errorf("accepted bad addr %q", c.Addr)
 		}
 	})
+}
+
+func TestEncryptionSettings(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys.json")
+	ring := `{"keys":[{"id":"1234abcd-12ab-34cd-56ef-1234567890ab","material":"` + strings.Repeat("A", 43) + `="}]}`
+	if err := os.WriteFile(keys, []byte(ring), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "store.key")
+	if err := os.WriteFile(keyFile, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]string{"--kms-keys", keys, "--nats-store-key", "@" + keyFile, "--nats-store-cipher", "chacha"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KMSKeys != keys || c.NATSStoreKey != "from-a-file" || c.NATSStoreCipher != "chacha" {
+		t.Fatalf("%+v", c)
+	}
+	c, err = Load(nil, envMap(map[string]string{"RIVULET_NATS_STORE_KEY": "inline"}))
+	if err != nil || c.NATSStoreKey != "inline" {
+		t.Fatalf("from the environment: %+v %v", c, err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"keys":[{"id":"nope"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--kms-keys", bad},
+		{"--kms-keys", filepath.Join(dir, "missing.json")},
+		{"--nats-store-key", "@" + filepath.Join(dir, "missing.key")},
+		{"--nats-store-cipher", "rot13"},
+		{"--nats-store-key", "k", "--nats-url", "nats://127.0.0.1:4222"},
+		{"--nats-store-key", "k", "--in-memory"},
+	} {
+		if _, err := Load(args, nil); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
 }

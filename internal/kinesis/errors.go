@@ -20,6 +20,13 @@ var (
 	ErrValidation                    = errors.New("ValidationException")
 	ErrAccessDenied                  = errors.New("AccessDeniedException")
 	ErrInternal                      = errors.New("InternalFailure")
+	// Server-side encryption's key errors (encryption.go).
+	ErrKMSAccessDenied = errors.New("KMSAccessDeniedException")
+	ErrKMSDisabled     = errors.New("KMSDisabledException")
+	ErrKMSInvalidState = errors.New("KMSInvalidStateException")
+	ErrKMSNotFound     = errors.New("KMSNotFoundException")
+	ErrKMSOptIn        = errors.New("KMSOptInRequired")
+	ErrKMSThrottling   = errors.New("KMSThrottlingException")
 )
 
 // Error is a domain error: a kind plus AWS's message for it.

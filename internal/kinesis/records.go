@@ -123,11 +123,16 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 		if sh == nil {
 			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
 		}
+		z, err := s.writeSealer(ctx, st)
+		if err != nil {
+			return nil, err
+		}
 		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, size) {
 			return nil, throttled(k, sh.Index)
 		}
-		pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index},
-			[]store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}})
+		entries := []store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}}
+		z.seal(entries, sh.Index)
+		pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}, entries)
 		if errors.Is(err, store.ErrNotFound) && attempt < maxRouteAttempts {
 			// The shard closed under us, or its log is not there yet:
 			// re-read the shard map (which finishes a pending reshard).
@@ -145,7 +150,7 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 		if st.Mode == api.ModeOnDemand {
 			s.scaler.record(k, sh.Index, 1, size)
 		}
-		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0])}, nil
+		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0]), EncryptionType: encryptionOf(st)}, nil
 	}
 }
 
@@ -220,7 +225,12 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 				return nil, err
 			}
 		}
-		retry, missing := s.putGroups(ctx, st, k, in.Records, hashes, todo, out, fail, attempt < maxRouteAttempts)
+		z, err := s.writeSealer(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		out.EncryptionType = encryptionOf(st)
+		retry, missing := s.putGroups(ctx, st, k, z, in.Records, hashes, todo, out, fail, attempt < maxRouteAttempts)
 		if missing && int(out.FailedRecordCount) == len(in.Records) {
 			return nil, notFound(k)
 		}
@@ -232,7 +242,7 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 // putGroups appends the entries in todo, grouped by shard, one goroutine
 // per shard. Entries whose shard turned out closed are returned for
 // another try when retry is set.
-func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.StreamKey, recs []api.PutRecordsRequestEntry,
+func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.StreamKey, z *sealer, recs []api.PutRecordsRequestEntry,
 	hashes []hashkey.Key, todo []int, out *api.PutRecordsOutput, fail func(int, string, string), retry bool) (again []int, missing bool) {
 	type group struct {
 		shard   int
@@ -276,6 +286,12 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Sizes for the scaler are the records', not the sealed ones'.
+			bytes := 0
+			for _, e := range g.entries {
+				bytes += len(e.Data) + len(e.PartitionKey)
+			}
+			z.seal(g.entries, g.shard)
 			pos, err := s.be.Append(ctx, store.ShardRef{StreamID: st.ID, Shard: g.shard}, g.entries)
 			mu.Lock()
 			defer mu.Unlock()
@@ -297,10 +313,8 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 				}
 				return
 			}
-			bytes := 0
 			for j, i := range g.idx {
 				out.Records[i].ShardId, out.Records[i].SequenceNumber = ptr(ShardID(g.shard)), ptr(s.seqFor(st, g.shard, pos[j]))
-				bytes += len(g.entries[j].Data) + len(g.entries[j].PartitionKey)
 			}
 			if st.Mode == api.ModeOnDemand {
 				s.scaler.record(k, g.shard, len(g.idx), bytes)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/api"
+	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -31,8 +32,8 @@ type Config struct {
 	CreateDelay time.Duration
 	// DeleteDelay is how long a deleted stream stays DELETING.
 	DeleteDelay time.Duration
-	// ReshardDelay is how long a stream stays UPDATING before a reshard
-	// or mode change takes effect.
+	// ReshardDelay is how long a stream stays UPDATING before a reshard,
+	// mode change or encryption change takes effect.
 	ReshardDelay time.Duration
 	// ShardLimit is the account's shard limit per region.
 	ShardLimit int
@@ -50,6 +51,9 @@ type Config struct {
 	// DELETING. Zero means the default, negative means immediately.
 	ConsumerCreateDelay time.Duration
 	ConsumerDeleteDelay time.Duration
+	// KMS holds the master keys of server-side encryption; nil means
+	// only alias/aws/kinesis, kept in the store.
+	KMS *kms.Ring
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Authorizer, when set, decides every request (--auth=sigv4).
@@ -84,6 +88,9 @@ type Service struct {
 
 	scaler *scaler
 	fan    *fanout // enhanced fan-out subscriptions (subscribe.go)
+
+	keys *kms.Ring    // server-side encryption (encryption.go)
+	dks  dataKeyCache // unwrapped data keys
 }
 
 // New returns a service over be. Zero config fields take their defaults;
@@ -128,7 +135,10 @@ func New(be store.Backend, cfg Config) *Service {
 	}
 	cfg.ConsumerCreateDelay = max(cfg.ConsumerCreateDelay, 0)
 	cfg.ConsumerDeleteDelay = max(cfg.ConsumerDeleteDelay, 0)
-	s := &Service{be: be, cfg: cfg, log: cfg.Logger, fan: newFanout()}
+	s := &Service{be: be, cfg: cfg, log: cfg.Logger, fan: newFanout(), keys: cfg.KMS}
+	if s.keys == nil {
+		s.keys, _ = kms.New(nil, be) // no file keys: nothing to fail
+	}
 	s.scaler = newScaler(s, cfg.AutoScale)
 	return s
 }
@@ -171,6 +181,8 @@ func (s *Service) Operations() map[string]Operation {
 		Op("RegisterStreamConsumer", s.RegisterStreamConsumer),
 		Op("RemoveTagsFromStream", s.RemoveTagsFromStream),
 		Op("SplitShard", s.SplitShard),
+		Op("StartStreamEncryption", s.StartStreamEncryption),
+		Op("StopStreamEncryption", s.StopStreamEncryption),
 		streaming(Op("SubscribeToShard", s.SubscribeToShard)),
 		Op("TagResource", s.TagResource),
 		Op("UntagResource", s.UntagResource),
@@ -301,6 +313,7 @@ func settle(st *store.Stream, now time.Time) bool {
 		return false
 	}
 	st.Status, st.NextStatus, st.StatusUntil = st.NextStatus, "", time.Time{}
+	applyWriteKey(st)
 	return true
 }
 

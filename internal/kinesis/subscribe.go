@@ -259,7 +259,7 @@ func (sub *Subscription) Respond(w http.ResponseWriter, r *http.Request) {
 	}
 	typ, msg := "InternalFailureException", "Internal Service Failure"
 	var e *Error
-	if errors.As(err, &e) && (errors.Is(err, ErrResourceNotFound) || errors.Is(err, ErrResourceInUse)) {
+	if errors.As(err, &e) && (errors.Is(err, ErrResourceNotFound) || errors.Is(err, ErrResourceInUse) || isKMS(err)) {
 		typ, msg = e.Kind.Error(), e.Message
 	} else {
 		s.log.Warn("subscription failed", "consumer", sub.consumer.arn(), "shard", sub.shard, "err", err)
@@ -571,6 +571,7 @@ func (s *Service) readShard(ctx context.Context, st *store.Stream, shard int, fr
 	// GetRecords' own allocation.
 	res := readResult{Records: make([]api.Record, 0, min(limit, maxEventRecords)), Next: from}
 	next := &res.Next
+	sealed := opener{s: s, st: st, shard: shard}
 read:
 	for len(res.Records) < limit && res.Bytes < maxBytes {
 		msgs, err := s.be.Read(ctx, ref, next.Seq, min(readBatch, limit-len(res.Records)), min(readChunk, maxBytes-res.Bytes))
@@ -592,6 +593,13 @@ read:
 			}
 			for i := start; i < len(m.Entries); i++ {
 				e := m.Entries[i]
+				var enc *string
+				if e.Key != 0 {
+					if err := sealed.open(ctx, &e); err != nil {
+						return readResult{}, err
+					}
+					enc = &kmsType
+				}
 				size := len(e.Data) + len(e.PartitionKey)
 				if len(res.Records) == limit || (res.Bytes+size > maxBytes && len(res.Records) > 0) {
 					*next = store.Position{Seq: m.Seq, Sub: i}
@@ -602,6 +610,7 @@ read:
 					ApproximateArrivalTimestamp: api.Time{Time: m.Time.Truncate(time.Millisecond)},
 					Data:                        e.Data,
 					PartitionKey:                e.PartitionKey,
+					EncryptionType:              enc,
 				})
 				res.Bytes += size
 				res.LastTime = m.Time

@@ -56,8 +56,25 @@ type Stream struct {
 	NextShardIndex    int
 	Tags              map[string]string
 	ShardLevelMetrics []string
-	EncryptionType    string
-	KeyID             string
+	// EncryptionType and KeyID are what the last Start- or
+	// StopStreamEncryption asked for, as DescribeStream reports them
+	// (KeyID as the caller gave it).
+	EncryptionType string
+	KeyID          string
+	// DataKeys are the stream's data keys, each wrapped by its master
+	// key; a stored entry names one by Index. Kept for as long as records
+	// written with them may remain.
+	DataKeys []DataKey `json:",omitempty"`
+	// WriteKey is the Index of the data key new records are sealed with;
+	// 0 stores them in the clear.
+	WriteKey uint32 `json:",omitempty"`
+	// NextWriteKey replaces WriteKey at StatusUntil: encryption starts or
+	// stops when UPDATING ends, as on AWS.
+	NextWriteKey *uint32 `json:",omitempty"`
+	// KeyChanges and EncryptionStops are the times of recent Start- and
+	// StopStreamEncryption calls, for their 24-hour limits.
+	KeyChanges      []time.Time `json:",omitempty"`
+	EncryptionStops []time.Time `json:",omitempty"`
 	// Plan is a reshard waiting for StatusUntil; the first process to load
 	// the stream after that applies it.
 	Plan []ReshardStep `json:",omitempty"`
@@ -88,7 +105,36 @@ func (s *Stream) Clone() *Stream {
 	for i := range c.Consumers {
 		c.Consumers[i].Tags = maps.Clone(s.Consumers[i].Tags)
 	}
+	c.DataKeys = slices.Clone(s.DataKeys)
+	for i := range c.DataKeys {
+		c.DataKeys[i].Wrapped = slices.Clone(s.DataKeys[i].Wrapped)
+		if t := c.DataKeys[i].Retired; t != nil {
+			tc := *t
+			c.DataKeys[i].Retired = &tc
+		}
+	}
+	if s.NextWriteKey != nil {
+		k := *s.NextWriteKey
+		c.NextWriteKey = &k
+	}
+	c.KeyChanges = slices.Clone(s.KeyChanges)
+	c.EncryptionStops = slices.Clone(s.EncryptionStops)
 	return &c
+}
+
+// DataKey is one of a stream's data keys for server-side encryption.
+type DataKey struct {
+	// Index is what stored entries carry (Entry.Key); never 0, never
+	// reused within the stream.
+	Index uint32
+	// MasterKeyID is the GUID of the master key that wrapped it.
+	MasterKeyID string
+	// Wrapped is the 256-bit key sealed by the master key.
+	Wrapped []byte
+	Created time.Time
+	// Retired is when new records stopped being sealed with it; nil while
+	// it may still be used.
+	Retired *time.Time `json:",omitempty"`
 }
 
 // Consumer is a registered enhanced fan-out consumer. Like a stream, it
@@ -200,6 +246,10 @@ type ShardRef struct {
 type Entry struct {
 	PartitionKey string
 	Data         []byte
+	// Key is 0 for a record stored in the clear. Otherwise Data is sealed
+	// with the stream's data key of that index (Stream.DataKeys), in the
+	// kinesis service's layout; storage only carries the number.
+	Key uint32
 }
 
 // Position is where an appended entry landed: the stored message's sequence
@@ -247,6 +297,8 @@ type Log interface {
 	Append(ctx context.Context, ref ShardRef, entries []Entry) ([]Position, error)
 	// Read returns stored messages with Seq >= from, at most maxMsgs of
 	// them and about maxBytes of payload (at least one message if any).
+	// The entries' Data belong to the caller, who may change them in
+	// place (the service decrypts there).
 	Read(ctx context.Context, ref ShardRef, from uint64, maxMsgs, maxBytes int) ([]Message, error)
 	// Tip reports the log's first and last sequence and last write time.
 	Tip(ctx context.Context, ref ShardRef) (Tip, error)

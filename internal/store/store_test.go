@@ -17,9 +17,14 @@ func fullStream() *Stream {
 		Tags:              map[string]string{"a": "b"},
 		ShardLevelMetrics: []string{"IncomingBytes"},
 		EncryptionType:    "KMS", KeyID: "k",
-		Plan:      []ReshardStep{{Kind: "split", Shard: 0, NewStart: "5"}},
-		Scalings:  []time.Time{now},
-		Consumers: []Consumer{{Name: "c", Created: now, Status: "ACTIVE", Tags: map[string]string{"x": "y"}}},
+		Plan:            []ReshardStep{{Kind: "split", Shard: 0, NewStart: "5"}},
+		Scalings:        []time.Time{now},
+		Consumers:       []Consumer{{Name: "c", Created: now, Status: "ACTIVE", Tags: map[string]string{"x": "y"}}},
+		DataKeys:        []DataKey{{Index: 1, MasterKeyID: "m", Wrapped: []byte{1, 2}, Created: now, Retired: &closed}},
+		WriteKey:        1,
+		NextWriteKey:    new(uint32),
+		KeyChanges:      []time.Time{now},
+		EncryptionStops: []time.Time{now},
 	}
 }
 
@@ -27,7 +32,7 @@ func fullStream() *Stream {
 func TestCloneIsDeep(t *testing.T) {
 	orig := fullStream()
 	// A new field in Stream must be looked at in Clone (and here).
-	if n := reflect.TypeFor[Stream]().NumField(); n != 18 {
+	if n := reflect.TypeFor[Stream]().NumField(); n != 24 {
 		t.Fatalf("Stream has %d fields; check Clone copies the new ones deeply, then update this test", n)
 	}
 	c := orig.Clone()
@@ -42,6 +47,12 @@ func TestCloneIsDeep(t *testing.T) {
 	c.Scalings[0] = time.Time{}
 	c.Consumers[0].Tags["x"] = "changed"
 	c.Consumers[0].Name = "changed"
+	c.DataKeys[0].Wrapped[0] = 9
+	*c.DataKeys[0].Retired = time.Time{}
+	c.DataKeys[0].Index = 7
+	*c.NextWriteKey = 5
+	c.KeyChanges[0] = time.Time{}
+	c.EncryptionStops[0] = time.Time{}
 	if !reflect.DeepEqual(orig, fullStream()) {
 		t.Fatalf("changing the clone changed the original: %+v", orig)
 	}

@@ -220,8 +220,8 @@ func TestErrorTable(t *testing.T) {
 			t.Errorf("kind %v renders as %s", e.kind, e.typ)
 		}
 	}
-	if len(errorTable) != 10 {
-		t.Errorf("errorTable has %d kinds; service/errors.go has 10", len(errorTable))
+	if len(errorTable) != 16 {
+		t.Errorf("errorTable has %d kinds; service/errors.go has 16", len(errorTable))
 	}
 
 	tests := []struct {

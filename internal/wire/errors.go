@@ -43,6 +43,12 @@ var errorTable = []struct {
 	{kinesis.ErrValidation, "ValidationException", http.StatusBadRequest},
 	{kinesis.ErrAccessDenied, "AccessDeniedException", http.StatusBadRequest},
 	{kinesis.ErrInternal, "InternalFailure", http.StatusInternalServerError},
+	{kinesis.ErrKMSAccessDenied, "KMSAccessDeniedException", http.StatusBadRequest},
+	{kinesis.ErrKMSDisabled, "KMSDisabledException", http.StatusBadRequest},
+	{kinesis.ErrKMSInvalidState, "KMSInvalidStateException", http.StatusBadRequest},
+	{kinesis.ErrKMSNotFound, "KMSNotFoundException", http.StatusBadRequest},
+	{kinesis.ErrKMSOptIn, "KMSOptInRequired", http.StatusBadRequest},
+	{kinesis.ErrKMSThrottling, "KMSThrottlingException", http.StatusBadRequest},
 }
 
 // internalFailureMessage is AWS's wording for InternalFailure; the real cause

@@ -551,7 +551,7 @@ func copyMessage(m store.Message) store.Message {
 	for i, e := range m.Entries {
 		start := len(buf)
 		buf = append(buf, e.Data...)
-		ents[i] = store.Entry{PartitionKey: e.PartitionKey, Data: buf[start:len(buf):len(buf)]}
+		ents[i] = store.Entry{PartitionKey: e.PartitionKey, Data: buf[start:len(buf):len(buf)], Key: e.Key}
 	}
 	m.Entries = ents
 	return m
@@ -643,7 +643,7 @@ func (s *Store) Append(ctx context.Context, ref store.ShardRef, entries []store.
 	for i, e := range entries {
 		start := len(buf)
 		buf = append(buf, e.Data...)
-		r.entries[i] = store.Entry{PartitionKey: e.PartitionKey, Data: buf[start:len(buf):len(buf)]}
+		r.entries[i] = store.Entry{PartitionKey: e.PartitionKey, Data: buf[start:len(buf):len(buf)], Key: e.Key}
 	}
 
 	st.mu.Lock()

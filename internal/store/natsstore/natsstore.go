@@ -63,6 +63,13 @@ type Config struct {
 	// NoRepair skips the start-up check and repair of an embedded file
 	// store (rivulet check runs its own, on a copy).
 	NoRepair bool
+	// StoreKey turns on JetStream's own encryption of the embedded file
+	// store (everything: records, metadata, indexes), with a key derived
+	// from it; StoreCipher is "aes" (AES-GCM, the default) or "chacha"
+	// (ChaCha20-Poly1305). A directory written with a key only opens
+	// with it.
+	StoreKey    string
+	StoreCipher string
 }
 
 // syncQueue sizes the channel of each synchronous subscription. Every
@@ -134,6 +141,11 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 	}()
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	if s.ns != nil && cfg.StoreKey != "" {
+		if err = s.checkLoaded(ctx, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	if err = s.openBucket(ctx); err != nil {
 		return nil, err
 	}
@@ -257,6 +269,9 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 		MaxPayload: embeddedMaxPayload,
 		DontListen: cfg.ListenAddr == "",
 		NoSigs:     true,
+	}
+	if err := storeEncryption(cfg, dir, opts); err != nil {
+		return err
 	}
 	if cfg.MaxStorage > 0 {
 		if cfg.InMemory {

@@ -14,7 +14,8 @@ import (
 
 // NotRebuilt lists what a stream rebuilt from its logs does not get back:
 // the logs only describe the shards.
-var NotRebuilt = []string{"tags", "enhanced fan-out consumers", "enhanced monitoring", "encryption",
+var NotRebuilt = []string{"tags", "enhanced fan-out consumers", "enhanced monitoring",
+	"encryption and its data keys (records written while it was on stay unreadable)", "resource policies",
 	"the maximum record size (set to 1024 KiB)", "later capacity mode changes"}
 
 // Action is one thing Recover did, or found it could not do (Done false).

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"Meta/CachedAcrossHandles", testCachedShared},
 		{"Meta/Secret", testSecret},
 		{"Log/AppendRead", testAppendRead},
+		{"Log/AppendReadKeys", testAppendReadKeys},
 		{"Log/CreateShardIdempotent", testCreateShardIdempotent},
 		{"Log/MissingShard", testMissingShard},
 		{"Log/ShardsIsolated", testShardsIsolated},
@@ -530,6 +531,35 @@ func readAll(t *testing.T, b store.Backend, ref store.ShardRef) ([]store.Entry, 
 				pos = append(pos, store.Position{Seq: m.Seq, Sub: i})
 			}
 			next = m.Seq + 1
+		}
+	}
+}
+
+// testAppendReadKeys: an entry's data key reference is stored with it, and
+// what Read returns is the caller's to change in place (the service
+// decrypts there) without changing the log.
+func testAppendReadKeys(t *testing.T, open Open) {
+	b := open(t)
+	ctx := ctxFor(t)
+	ref := newShard(t, b, 24*time.Hour)
+	in := []store.Entry{entry("a", "clear"), {Data: []byte("sealed-1"), Key: 1}, {Data: []byte("sealed-max"), Key: 1<<32 - 1}}
+	pos, err := b.Append(ctx, ref, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		msgs, err := b.Read(ctx, ref, pos[0].Seq, 1, 0)
+		if err != nil || len(msgs) != 1 || len(msgs[0].Entries) != len(in) {
+			t.Fatalf("Read = %+v, %v", msgs, err)
+		}
+		for i, e := range in {
+			got := msgs[0].Entries[i]
+			if got.Key != e.Key || got.PartitionKey != e.PartitionKey || !bytes.Equal(got.Data, e.Data) {
+				t.Fatalf("round %d entry %d = %+v, want %+v", round, i, got, e)
+			}
+			for j := range got.Data {
+				got.Data[j] = 'X'
+			}
 		}
 	}
 }
