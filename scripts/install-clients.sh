@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real AWS clients the end-to-end tests (test/e2e) drive:
 #   - AWS CLI v2 (/usr/bin/aws) and boto3 for /usr/bin/python3, from Debian;
+#   - faketime (libfaketime), to run a client with its clock off;
 #   - @aws-sdk/client-kinesis, pinned in test/e2e/clients/package-lock.json.
 # Safe to run again: it skips what is already installed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-apt_packages=(awscli python3-boto3)
+apt_packages=(awscli python3-boto3 faketime)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -34,6 +35,10 @@ fi
 
 if [[ ! -x /usr/bin/aws ]] || ! /usr/bin/aws --version 2>&1 | grep -q '^aws-cli/2\.'; then
 	echo "install-clients: /usr/bin/aws is not AWS CLI v2" >&2
+	exit 1
+fi
+if [[ ! -x /usr/bin/faketime ]]; then
+	echo "install-clients: /usr/bin/faketime is missing" >&2
 	exit 1
 fi
 if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/config"
 )
 
@@ -31,6 +33,9 @@ answers {"status":"ok"} while storage is reachable. SIGINT or SIGTERM drains
 in-flight requests, then closes storage; a second signal exits at once.
 /admin/faults (GET, PUT, POST, DELETE) changes fault rules at run time and
 GET /admin/limits shows the throughput limits, on --addr only (docs/LIMITS.md).
+With --auth=sigv4 every request's signature is checked against the keys in
+--credentials; a non-loopback --addr needs it, or an explicit --auth=none
+(docs/SECURITY.md).
 
 Every flag is also an environment variable (RIVULET_ plus the name in upper
 snake case) and a key of the --config file, one "key = value" per line.
@@ -51,6 +56,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		if _, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
 			err = fmt.Errorf("invalid --tls-cert/--tls-key: %w", err)
 		}
+	}
+	if err == nil && cfg.Auth == config.AuthSigV4 {
+		if _, err = auth.LoadFile(cfg.Credentials); err != nil {
+			err = fmt.Errorf("invalid --credentials: %w", err)
+		}
+	}
+	if err == nil {
+		err = cfg.CheckExposure()
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "rivulet serve: %v\nRun 'rivulet serve --help' for usage.\n", err)
@@ -92,7 +105,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	default:
 		ready = append(ready, "data_dir", cfg.DataDir, "sync", cfg.Sync)
 	}
-	ready = append(ready, "limits", cfg.Limits)
+	ready = append(ready, "limits", cfg.Limits, "auth", cmp.Or(cfg.Auth, config.AuthNone))
 	if !cfg.HTTPFastPath {
 		ready = append(ready, "http_fast_path", false)
 	}
@@ -155,6 +168,8 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 		ReadBodyTimeout:     offIfZero(cfg.ReadBodyTimeout),
 		ReadBodyMinRate:     offIfZero(cfg.ReadBodyMinRate),
 		MaxConnections:      offIfZero(cfg.MaxConnections),
+		Auth:                cfg.Auth,
+		Credentials:         cfg.Credentials,
 		Logger:              logger,
 	}
 	if cfg.InMemory {

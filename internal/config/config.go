@@ -53,6 +53,12 @@ const (
 	LimitsAWS = "aws"
 )
 
+// Authentication modes.
+const (
+	AuthNone  = "none"
+	AuthSigV4 = "sigv4"
+)
+
 // Log formats.
 const (
 	LogText = "text"
@@ -118,7 +124,13 @@ type Config struct {
 	ReadBodyMinRate int64
 	// MaxConnections caps open connections per listener; 0 means none.
 	MaxConnections int
-	LogLevel       slog.Level
+	// Auth is AuthNone or AuthSigV4 as set by a flag, the environment or
+	// the file; "" is the default, which is AuthNone without asking for
+	// it (see CheckExposure).
+	Auth string
+	// Credentials is the credentials file for AuthSigV4.
+	Credentials string
+	LogLevel    slog.Level
 	// LogFormat is LogText or LogJSON.
 	LogFormat string
 	// File is the config file that was read, or "".
@@ -299,6 +311,18 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.ReadBodyMinRate, err = parseSize(v); return err }},
 	{name: "max-connections", def: "10000", usage: "open connections allowed per listener; more are refused, with a warning at most once a minute (0 for no cap)",
 		set: func(c *Config, v string) (err error) { c.MaxConnections, err = parseInt(v, 0, 100_000_000); return err }},
+	{name: "auth", defText: AuthNone, usage: "\"none\" accepts any well-formed signature (a 12-digit access key id selects the account); \"sigv4\" verifies every signature against --credentials (docs/SECURITY.md)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "", AuthNone, AuthSigV4:
+				c.Auth = v
+			default:
+				return fmt.Errorf("%q is not one of none, sigv4", v)
+			}
+			return nil
+		}},
+	{name: "credentials", defText: "none", usage: "JSON file of access keys, their accounts and policies, for --auth=sigv4 (docs/SECURITY.md)",
+		set: func(c *Config, v string) error { c.Credentials = v; return nil }},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error",
 		set: func(c *Config, v string) error {
 			switch strings.ToLower(v) {
@@ -456,6 +480,10 @@ func (c *Config) check() error {
 		return errors.New("--nats-listen applies to the embedded NATS; it cannot be used with --nats-url")
 	case c.Replicas > 1 && c.NATSURL == "":
 		return errors.New("--replicas above 1 needs a clustered --nats-url")
+	case c.Auth == AuthSigV4 && c.Credentials == "":
+		return errors.New("--auth=sigv4 needs --credentials FILE (docs/SECURITY.md)")
+	case c.Auth != AuthSigV4 && c.Credentials != "":
+		return errors.New("--credentials is used only with --auth=sigv4")
 	}
 	if c.TLSPort != 0 {
 		if p, _ := parseAddr(c.Addr); p == c.TLSPort {
@@ -463,6 +491,36 @@ func (c *Config) check() error {
 		}
 	}
 	return nil
+}
+
+// CheckExposure refuses to serve without authentication on an address
+// other hosts can reach, unless --auth=none was asked for: an open
+// Rivulet lets anyone read, write and delete every stream.
+func (c *Config) CheckExposure() error {
+	if c.Auth != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil || isLoopback(host) {
+		return nil
+	}
+	what := "--addr " + c.Addr
+	if c.TLSPort != 0 {
+		what += " (and --tls-port " + strconv.Itoa(c.TLSPort) + ")"
+	}
+	return fmt.Errorf("%s is reachable from other hosts and --auth is not set, so anyone who can connect could "+
+		"read, write and delete every stream. Use --auth=sigv4 --credentials FILE to require signed requests "+
+		"(docs/SECURITY.md), or --auth=none to serve without authentication on purpose", what)
+}
+
+// isLoopback reports whether host names only this machine: localhost or
+// a loopback address. An empty host is every interface.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // maxFileSize keeps a wrong --config (say, a data file) from being read
