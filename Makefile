@@ -5,7 +5,7 @@ GO ?= go
 TEST_TIMEOUT ?= 15m
 FUZZTIME ?= 15s
 
-.PHONY: run build test clients fmt-check vet go-test e2e-net-http examples fuzz bench bench-peers
+.PHONY: run build test clients fmt-check vet go-test e2e-net-http e2e-sigv4 examples fuzz bench bench-peers
 
 run:
 	$(GO) run ./cmd/rivulet serve
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o rivulet ./cmd/rivulet
 
-test: clients fmt-check vet go-test e2e-net-http examples
+test: clients fmt-check vet go-test e2e-net-http e2e-sigv4 examples
 
 # Real AWS clients for test/e2e: AWS CLI v2, boto3, JS SDK v3.
 clients:
@@ -33,6 +33,11 @@ go-test:
 # The end-to-end suite again, with rivulet serve --http-fast-path=false.
 e2e-net-http:
 	E2E_HTTP_FAST_PATH=false $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e
+
+# The end-to-end suite again, with rivulet serve --auth=sigv4: every
+# request's signature checked against a credentials file.
+e2e-sigv4:
+	E2E_AUTH=sigv4 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e
 
 # The examples with a go.mod of their own, as an application uses Rivulet.
 examples:

@@ -19,6 +19,9 @@
 //
 // Any credentials are accepted; the region comes from the request's
 // signature, and an access key id of 12 digits selects that account.
+// With Auth set to AuthSigV4 and a Credentials file, signatures are
+// verified as AWS verifies them and each key works in its own account
+// (docs/SECURITY.md).
 //
 // With DataDir set, records are kept on disk and survive a restart of
 // the process; Close waits for in-flight requests, then closes storage.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rivulet/rivulet/internal/auth"
+	"github.com/rivulet/rivulet/internal/auth/sigv4"
 	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/internal/kinesis/limits"
@@ -113,6 +115,14 @@ type Config struct {
 	// are refused. Zero means 10000, negative no cap.
 	MaxConnections int
 
+	// Auth is how requests are authenticated: AuthNone (or "") accepts
+	// any complete SigV4 signature unchecked, the credential scope naming
+	// the account and region; AuthSigV4 verifies every signature against
+	// the keys in Credentials (docs/SECURITY.md).
+	Auth string
+	// Credentials is the JSON credentials file AuthSigV4 needs.
+	Credentials string
+
 	// DisableHTTPFastPath hands every request to net/http instead of
 	// answering plain HTTP/1.1 requests with Rivulet's own small server.
 	DisableHTTPFastPath bool
@@ -124,6 +134,12 @@ type Config struct {
 	// their real arrival times.
 	Clock func() time.Time
 }
+
+// Authentication modes (Config.Auth).
+const (
+	AuthNone  = "none"
+	AuthSigV4 = "sigv4"
+)
 
 // OnDemand is the scaling policy of ON_DEMAND streams.
 type OnDemand struct {
@@ -200,6 +216,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	faults, err := fault.New(rules...)
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: faults: %w", err)
+	}
+	verifier, err := newVerifier(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("rivulet: auth: %w", err)
 	}
 	var cert *tls.Certificate
 	if cfg.TLSAddr != "" {
@@ -285,7 +305,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:     logger,
 		KMS:        ring,
 	})
-	handler := wire.New(svc.Operations(), wire.Options{Logger: logger})
+	handler := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
 	admin := http.NewServeMux()
 	admin.Handle("/admin/faults", faults.Handler())
 	admin.Handle("/admin/limits", limits.Handler(lim))
@@ -424,6 +444,33 @@ func openKeyRing(path string, st *natsstore.Store) (*kms.Ring, error) {
 		return nil, fmt.Errorf("rivulet: KMS keys: %w", err)
 	}
 	return ring, nil
+}
+
+// newVerifier loads the credentials for AuthSigV4; with AuthNone it
+// returns nil, and the wire layer checks no signatures.
+func newVerifier(cfg Config, logger *slog.Logger) (*sigv4.Verifier, error) {
+	switch cfg.Auth {
+	case "", AuthNone:
+		if cfg.Credentials != "" {
+			return nil, fmt.Errorf("a credentials file (%s) is given but Auth is %q; set Auth to %q to check signatures", cfg.Credentials, AuthNone, AuthSigV4)
+		}
+		return nil, nil
+	case AuthSigV4:
+	default:
+		return nil, fmt.Errorf("unknown mode %q (want %q or %q)", cfg.Auth, AuthNone, AuthSigV4)
+	}
+	if cfg.Credentials == "" {
+		return nil, fmt.Errorf("%q needs a credentials file (Config.Credentials, --credentials FILE); see docs/SECURITY.md", AuthSigV4)
+	}
+	keys, err := auth.LoadFile(cfg.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	if keys.Len() == 0 {
+		return nil, fmt.Errorf("credentials file %s has no credentials: every request would be refused", cfg.Credentials)
+	}
+	logger.Info("checking SigV4 signatures", "credentials", cfg.Credentials, "keys", keys.Len())
+	return sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: keys}), nil
 }
 
 // healthProbe names a stream nobody needs to have: reading it is a real

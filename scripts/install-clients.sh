@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real AWS clients the end-to-end tests (test/e2e) drive:
 #   - AWS CLI v2 (/usr/bin/aws) and boto3 for /usr/bin/python3, from Debian;
+#   - faketime (libfaketime), to run a client with its clock off;
 #   - @aws-sdk/client-kinesis, pinned in test/e2e/clients/package-lock.json;
 # and Chromium, which the admin listener's browser test (admin_browser_test.go)
 # drives headless.
@@ -9,7 +10,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-apt_packages=(awscli python3-boto3 chromium)
+apt_packages=(awscli python3-boto3 faketime chromium)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -36,6 +37,10 @@ fi
 
 if [[ ! -x /usr/bin/aws ]] || ! /usr/bin/aws --version 2>&1 | grep -q '^aws-cli/2\.'; then
 	echo "install-clients: /usr/bin/aws is not AWS CLI v2" >&2
+	exit 1
+fi
+if [[ ! -x /usr/bin/faketime ]]; then
+	echo "install-clients: /usr/bin/faketime is missing" >&2
 	exit 1
 fi
 if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/config"
 	"github.com/rivulet/rivulet/internal/transport"
 )
@@ -34,6 +36,9 @@ The admin listener, --admin-addr (127.0.0.1:4568), serves /admin/faults
 (GET, PUT, POST, DELETE: fault rules at run time) and GET /admin/limits
 (docs/LIMITS.md), and /health; it refuses requests from web pages on other
 sites (docs/SECURITY.md). --addr does not serve /admin/.
+With --auth=sigv4 every request's signature is checked against the keys in
+--credentials; a non-loopback --addr needs it, or an explicit --auth=none
+(docs/SECURITY.md).
 
 Every flag is also an environment variable (RIVULET_ plus the name in upper
 snake case) and a key of the --config file, one "key = value" per line.
@@ -54,6 +59,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		if _, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
 			err = fmt.Errorf("invalid --tls-cert/--tls-key: %w", err)
 		}
+	}
+	if err == nil && cfg.Auth == config.AuthSigV4 {
+		if _, err = auth.LoadFile(cfg.Credentials); err != nil {
+			err = fmt.Errorf("invalid --credentials: %w", err)
+		}
+	}
+	if err == nil {
+		err = cfg.CheckExposure()
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "rivulet serve: %v\nRun 'rivulet serve --help' for usage.\n", err)
@@ -101,7 +114,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if u := srv.NATSURL(); u != "" {
 		ready = append(ready, "nats_listen", u)
 	}
-	ready = append(ready, "limits", cfg.Limits)
+	ready = append(ready, "limits", cfg.Limits, "auth", cmp.Or(cfg.Auth, config.AuthNone))
 	if !cfg.HTTPFastPath {
 		ready = append(ready, "http_fast_path", false)
 	}
@@ -173,6 +186,8 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 		ReadBodyTimeout:     offIfZero(cfg.ReadBodyTimeout),
 		ReadBodyMinRate:     offIfZero(cfg.ReadBodyMinRate),
 		MaxConnections:      offIfZero(cfg.MaxConnections),
+		Auth:                cfg.Auth,
+		Credentials:         cfg.Credentials,
 		Logger:              logger,
 	}
 	if cfg.InMemory {

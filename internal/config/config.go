@@ -58,6 +58,12 @@ const (
 // AdminOff turns the admin listener off.
 const AdminOff = "off"
 
+// Authentication modes.
+const (
+	AuthNone  = "none"
+	AuthSigV4 = "sigv4"
+)
+
 // Log formats.
 const (
 	LogText = "text"
@@ -145,7 +151,13 @@ type Config struct {
 	ReadBodyMinRate int64
 	// MaxConnections caps open connections per listener; 0 means none.
 	MaxConnections int
-	LogLevel       slog.Level
+	// Auth is AuthNone or AuthSigV4 as set by a flag, the environment or
+	// the file; "" is the default, which is AuthNone without asking for
+	// it (see CheckExposure).
+	Auth string
+	// Credentials is the credentials file for AuthSigV4.
+	Credentials string
+	LogLevel    slog.Level
 	// LogFormat is LogText or LogJSON.
 	LogFormat string
 	// File is the config file that was read, or "".
@@ -383,6 +395,18 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.ReadBodyMinRate, err = parseSize(v); return err }},
 	{name: "max-connections", def: "10000", usage: "open connections allowed per listener; more are refused, with a warning at most once a minute (0 for no cap)",
 		set: func(c *Config, v string) (err error) { c.MaxConnections, err = parseInt(v, 0, 100_000_000); return err }},
+	{name: "auth", defText: AuthNone, usage: "\"none\" accepts any well-formed signature (a 12-digit access key id selects the account); \"sigv4\" verifies every signature against --credentials (docs/SECURITY.md)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "", AuthNone, AuthSigV4:
+				c.Auth = v
+			default:
+				return fmt.Errorf("%q is not one of none, sigv4", v)
+			}
+			return nil
+		}},
+	{name: "credentials", defText: "none", usage: "JSON file of access keys, their accounts and policies, for --auth=sigv4 (docs/SECURITY.md)",
+		set: func(c *Config, v string) error { c.Credentials = v; return nil }},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error",
 		set: func(c *Config, v string) error {
 			switch strings.ToLower(v) {
@@ -542,6 +566,10 @@ func (c *Config) check() error {
 		return errors.New("--replicas above 1 needs a clustered --nats-url")
 	case c.NATSStoreKey != "" && (c.NATSURL != "" || c.InMemory):
 		return errors.New("--nats-store-key encrypts the embedded NATS's files; it cannot be used with --nats-url or --in-memory")
+	case c.Auth == AuthSigV4 && c.Credentials == "":
+		return errors.New("--auth=sigv4 needs --credentials FILE (docs/SECURITY.md)")
+	case c.Auth != AuthSigV4 && c.Credentials != "":
+		return errors.New("--credentials is used only with --auth=sigv4")
 	}
 	if c.TLSPort != 0 {
 		if p, _ := parseAddr(c.Addr); p == c.TLSPort {
@@ -611,6 +639,26 @@ func countSet(vs ...string) int {
 		}
 	}
 	return n
+}
+
+// CheckExposure refuses to serve without authentication on an address
+// other hosts can reach, unless --auth=none was asked for: an open
+// Rivulet lets anyone read, write and delete every stream.
+func (c *Config) CheckExposure() error {
+	if c.Auth != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil || netaddr.IsLoopbackHost(host) {
+		return nil
+	}
+	what := "--addr " + c.Addr
+	if c.TLSPort != 0 {
+		what += " (and --tls-port " + strconv.Itoa(c.TLSPort) + ")"
+	}
+	return fmt.Errorf("%s is reachable from other hosts and --auth is not set, so anyone who can connect could "+
+		"read, write and delete every stream. Use --auth=sigv4 --credentials FILE to require signed requests "+
+		"(docs/SECURITY.md), or --auth=none to serve without authentication on purpose", what)
 }
 
 // maxFileSize keeps a wrong --config (say, a data file) from being read

@@ -1,6 +1,10 @@
 package kinesis
 
-import "context"
+import (
+	"context"
+
+	"github.com/rivulet/rivulet/internal/auth"
+)
 
 // Operation is one Kinesis action as the wire adapter sees it: it makes an
 // empty input to decode into, then calls the typed handler.
@@ -35,10 +39,19 @@ func streaming(o Operation) Operation {
 }
 
 // Caller is who a request acts for: the account and region namespace that
-// streams live in.
+// streams live in, and, with signatures verified, the principal and where
+// the request came from (for policy conditions).
 type Caller struct {
 	Account string
 	Region  string
+	// Principal is the verified access key's; nil when signatures are not
+	// checked (auth none).
+	Principal *auth.Principal
+	// SourceIP is the client's address without the port, and
+	// SecureTransport whether it came over TLS. Both are set when
+	// signatures are checked; with auth none nothing reads them.
+	SourceIP        string
+	SecureTransport bool
 }
 
 // DefaultCaller is used when a request carries no credential scope.

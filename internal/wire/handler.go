@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rivulet/rivulet/internal/auth/sigv4"
 	"github.com/rivulet/rivulet/internal/kinesis"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// MaxBodyBytes caps request bodies; larger ones get 413. Zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Verifier checks every request's SigV4 signature (auth sigv4). Nil
+	// accepts any complete signature unchecked (auth none).
+	Verifier *sigv4.Verifier
 }
 
 // Responder is an operation output that writes its own HTTP response, for
@@ -57,9 +61,10 @@ type Responder interface {
 
 // Handler serves the Kinesis API on POST /.
 type Handler struct {
-	ops     map[string]kinesis.Operation
-	log     *slog.Logger
-	maxBody int64
+	ops      map[string]kinesis.Operation
+	log      *slog.Logger
+	maxBody  int64
+	verifier *sigv4.Verifier
 }
 
 // NewHandler returns the adapter for ops, keyed by operation name
@@ -70,7 +75,7 @@ func NewHandler(ops map[string]kinesis.Operation, logger *slog.Logger) http.Hand
 
 // New returns the adapter for ops with the given options.
 func New(ops map[string]kinesis.Operation, o Options) *Handler {
-	h := &Handler{ops: ops, log: o.Logger, maxBody: o.MaxBodyBytes}
+	h := &Handler{ops: ops, log: o.Logger, maxBody: o.MaxBodyBytes, verifier: o.Verifier}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -205,7 +210,7 @@ func (h *Handler) serve(x *exchange) {
 		h.writeError(x, unknownOperation())
 		return
 	}
-	caller, aerr := authenticate(r)
+	caller, aerr := h.authenticate(r, body)
 	if aerr != nil {
 		h.writeError(x, aerr)
 		return

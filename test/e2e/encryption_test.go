@@ -22,18 +22,18 @@ import (
 )
 
 const (
-	e2eKey = "0b0e2e00-1111-4222-8333-444455556666"
+	e2eKMSKey = "0b0e2e00-1111-4222-8333-444455556666"
 	disKey = "0b0e2e00-7777-4888-8999-aaaabbbbcccc"
 )
 
-// writeKeyRing writes a --kms-keys file: e2eKey (alias/e2e, enabled) and
+// writeKeyRing writes a --kms-keys file: e2eKMSKey (alias/e2e, enabled) and
 // disKey (alias/dis, enabled as given).
 func writeKeyRing(t *testing.T, path string, material [2][]byte, disEnabled bool) {
 	t.Helper()
 	body := fmt.Sprintf(`{"keys":[
   {"id":%q,"aliases":["alias/e2e"],"material":%q,"enabled":true},
   {"id":%q,"aliases":["alias/dis"],"material":%q,"enabled":%t}
-]}`, e2eKey, base64.StdEncoding.EncodeToString(material[0]), disKey, base64.StdEncoding.EncodeToString(material[1]), disEnabled)
+]}`, e2eKMSKey, base64.StdEncoding.EncodeToString(material[0]), disKey, base64.StdEncoding.EncodeToString(material[1]), disEnabled)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -621,8 +621,7 @@ func TestFanoutHTTP1(t *testing.T) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.endpoint(), strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "Kinesis_20131202.SubscribeToShard")
-	req.Header.Set("X-Amz-Date", "20260101T000000Z")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+accessKeyID+"/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0")
+	signRaw(t, req, []byte(body))
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)

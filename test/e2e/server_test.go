@@ -23,7 +23,8 @@ import (
 )
 
 // Test credentials. The server takes the account from its default
-// (000000000000), not from the key.
+// (000000000000), not from the key; with E2E_AUTH=sigv4, from the
+// credentials file, which gives the key that account.
 const (
 	accessKeyID     = "AKIAIOSFODNN7EXAMPLE"
 	secretAccessKey = "x"
@@ -187,6 +188,8 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 		// make test runs the suite a second time on net/http alone.
 		args = append(args, "--http-fast-path=false")
 	}
+	// make test runs it again with every signature checked.
+	args = append(args, authArgs(t, opts.extra)...)
 	args = append(args, opts.extra...)
 	s.cmd = exec.Command(bin, args...)
 	// Only the flags above configure the server, not RIVULET_* settings

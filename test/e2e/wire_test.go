@@ -30,8 +30,7 @@ func cborCall(t *testing.T, s *server, op string, in any, out any) (int, http.He
 	req, _ := http.NewRequest(http.MethodPost, s.endpoint()+"/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-cbor-1.1")
 	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
-	req.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+accessKeyID+"/20260101/"+region+"/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+	signRaw(t, req, body)
 	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
