@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/internal/auth"
+	"github.com/rivulet/rivulet/internal/auth/authz"
 	"github.com/rivulet/rivulet/internal/auth/sigv4"
 	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
@@ -217,9 +218,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: faults: %w", err)
 	}
-	verifier, err := newVerifier(cfg, logger)
+	keys, err := loadKeys(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: auth: %w", err)
+	}
+	// With keys, every request is verified and then authorized by the
+	// key's policies; without, neither happens (auth none).
+	var (
+		verifier   *sigv4.Verifier
+		authorizer kinesis.Authorizer
+		adminAuth  func(*http.Request) error
+	)
+	if keys != nil {
+		verifier = sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: keys})
+		authorizer = authz.New()
+		adminAuth = authz.Admin(sigv4.New(sigv4.Config{Service: "rivulet", MaxSkew: sigv4.SkewKinesis, Keys: keys}))
 	}
 	var cert *tls.Certificate
 	if cfg.TLSAddr != "" {
@@ -304,6 +317,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Faults:     faults,
 		Logger:     logger,
 		KMS:        ring,
+		Authorizer: authorizer,
 	})
 	handler := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
 	admin := http.NewServeMux()
@@ -316,9 +330,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Health:    storageHealth(st),
 		AdminAddr: cfg.AdminAddr,
 		Admin:     admin,
-		// Nil allows every request that passed the cross-site checks;
-		// request authentication (--auth) plugs its rivulet:Admin* check in here.
-		AdminAuthorize:  nil,
+		// Nil (auth none) allows every request that passed the
+		// cross-site checks.
+		AdminAuthorize:  adminAuth,
 		Streaming:       handler.Streaming,
 		DisableFastPath: cfg.DisableHTTPFastPath,
 
@@ -446,9 +460,9 @@ func openKeyRing(path string, st *natsstore.Store) (*kms.Ring, error) {
 	return ring, nil
 }
 
-// newVerifier loads the credentials for AuthSigV4; with AuthNone it
-// returns nil, and the wire layer checks no signatures.
-func newVerifier(cfg Config, logger *slog.Logger) (*sigv4.Verifier, error) {
+// loadKeys loads the credentials for AuthSigV4; with AuthNone it returns
+// nil, and nothing is verified or authorized.
+func loadKeys(cfg Config, logger *slog.Logger) (*auth.Keyring, error) {
 	switch cfg.Auth {
 	case "", AuthNone:
 		if cfg.Credentials != "" {
@@ -469,8 +483,8 @@ func newVerifier(cfg Config, logger *slog.Logger) (*sigv4.Verifier, error) {
 	if keys.Len() == 0 {
 		return nil, fmt.Errorf("credentials file %s has no credentials: every request would be refused", cfg.Credentials)
 	}
-	logger.Info("checking SigV4 signatures", "credentials", cfg.Credentials, "keys", keys.Len())
-	return sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: keys}), nil
+	logger.Info("checking SigV4 signatures and policies", "credentials", cfg.Credentials, "keys", keys.Len())
+	return keys, nil
 }
 
 // healthProbe names a stream nobody needs to have: reading it is a real

@@ -1,7 +1,7 @@
 // Package auth holds the identities Rivulet knows: the credentials file of
 // `rivulet serve --auth=sigv4 --credentials FILE`, read into a Keyring of
-// Principals. Signatures are checked by internal/auth/sigv4; policies are
-// kept here as raw JSON for the policy engine to parse.
+// Principals. Signatures are checked by internal/auth/sigv4; identity
+// policies are parsed here once, and evaluated by internal/auth/authz.
 package auth
 
 import (
@@ -13,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/auth/policy"
 )
 
 // Principal is one access key and who it acts for.
@@ -29,8 +31,10 @@ type Principal struct {
 	// ARN names the principal in policies and error messages, such as
 	// arn:aws:iam::123456789012:user/alice.
 	ARN string
-	// Policies are identity-based policy documents, unparsed.
+	// Policies are identity-based policy documents as written, and
+	// Identity the same parsed (by NewKeyring), for authorization.
 	Policies []json.RawMessage
+	Identity []*policy.Policy
 }
 
 // Expired reports whether the key has expired at now.
@@ -114,10 +118,19 @@ func check(p *Principal) error {
 	if acct != p.Account {
 		return fmt.Errorf("principal %q is in account %s, not in account %s", p.ARN, acct, p.Account)
 	}
+	p.Identity = nil
 	for i, doc := range p.Policies {
 		if d := bytes.TrimSpace(doc); len(d) == 0 || d[0] != '{' {
 			return fmt.Errorf("policies[%d] is not a JSON object", i)
 		}
+		pol, err := policy.Parse(doc)
+		if err == nil {
+			err = pol.ValidateIdentity()
+		}
+		if err != nil {
+			return fmt.Errorf("policies[%d]: %w", i, err)
+		}
+		p.Identity = append(p.Identity, pol)
 	}
 	return nil
 }

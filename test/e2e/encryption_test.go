@@ -23,7 +23,7 @@ import (
 
 const (
 	e2eKMSKey = "0b0e2e00-1111-4222-8333-444455556666"
-	disKey = "0b0e2e00-7777-4888-8999-aaaabbbbcccc"
+	disKey    = "0b0e2e00-7777-4888-8999-aaaabbbbcccc"
 )
 
 // writeKeyRing writes a --kms-keys file: e2eKMSKey (alias/e2e, enabled) and
