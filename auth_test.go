@@ -24,14 +24,24 @@ import (
 	"github.com/rivulet/rivulet"
 )
 
-// credentialsFile writes two keys in two accounts.
+// allowAll is an identity policy that allows every action.
+const allowAll = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}`
+
+// credentialsFile writes two keys in two accounts, each allowed everything,
+// and a reader in alice's account that may only read streams named r-*
+// and read the admin listener.
 func credentialsFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "credentials.json")
 	err := os.WriteFile(path, []byte(`{"credentials": [
 		{"accessKeyId": "AKIAALICE", "secretAccessKey": "alice-secret", "account": "123456789012",
-		 "principal": "arn:aws:iam::123456789012:user/alice"},
-		{"accessKeyId": "AKIABOB", "secretAccessKey": "bob-secret", "account": "210987654321"}
+		 "principal": "arn:aws:iam::123456789012:user/alice", "policies": [`+allowAll+`]},
+		{"accessKeyId": "AKIABOB", "secretAccessKey": "bob-secret", "account": "210987654321", "policies": [`+allowAll+`]},
+		{"accessKeyId": "AKIAREADER", "secretAccessKey": "reader-secret", "account": "123456789012",
+		 "principal": "arn:aws:iam::123456789012:user/reader", "policies": [
+			{"Version": "2012-10-17", "Statement": [
+				{"Effect": "Allow", "Action": ["kinesis:Describe*", "kinesis:List*", "kinesis:Get*", "rivulet:AdminRead"], "Resource": "*"},
+				{"Effect": "Deny", "Action": "kinesis:*", "Resource": "arn:aws:kinesis:*:*:stream/secret-*"}]}]}
 	]}`), 0o600)
 	if err != nil {
 		t.Fatal(err)
