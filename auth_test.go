@@ -56,7 +56,7 @@ func TestAuthConfigErrors(t *testing.T) {
 		cfg  rivulet.Config
 		want string
 	}{
-		{rivulet.Config{Auth: rivulet.AuthSigV4}, `rivulet: auth: "sigv4" needs a credentials file`},
+		{rivulet.Config{Auth: rivulet.AuthSigV4}, `rivulet: auth: "sigv4" needs credentials: a credentials file`},
 		{rivulet.Config{Auth: "iam"}, `rivulet: auth: unknown mode "iam"`},
 		{rivulet.Config{Credentials: bad}, `is given but Auth is "none"`},
 		{rivulet.Config{Auth: rivulet.AuthSigV4, Credentials: bad}, `credentials[0] (accessKeyId "AK"): secretAccessKey is required`},

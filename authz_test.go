@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +140,48 @@ func TestAdminNeedsPolicy(t *testing.T) {
 	resp := adminRequest(t, http.MethodGet, faults, "", "AKIAREADER", "reader-secret")
 	if body, _ := io.ReadAll(resp.Body); !bytes.Contains(body, []byte(`"InternalFailure"`)) {
 		t.Fatalf("alice's rule is not there: %s", body)
+	}
+}
+
+// writeKeys writes a credentials file of allow-all keys.
+func writeKeys(t *testing.T, ids ...string) string {
+	t.Helper()
+	var entries []string
+	for _, id := range ids {
+		entries = append(entries, `{"accessKeyId": "`+id+`", "secretAccessKey": "s-`+id+`", "account": "123456789012", "policies": [`+allowAll+`]}`)
+	}
+	path := filepath.Join(t.TempDir(), "credentials.json")
+	if err := os.WriteFile(path, []byte(`{"credentials": [`+strings.Join(entries, ",")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSharedCredentials: the credentials live in NATS. A server without a
+// file uses the ones another server stored, and follows when a third one
+// stores new ones.
+func TestSharedCredentials(t *testing.T) {
+	ctx := context.Background()
+	a := start(t, rivulet.Config{Auth: rivulet.AuthSigV4, Credentials: writeKeys(t, "AKIAONE"), NATSListen: "127.0.0.1:0"})
+	b := start(t, rivulet.Config{Auth: rivulet.AuthSigV4, NATSURL: a.NATSURL()})
+	one := keyClient(t, b.Endpoint(), "AKIAONE", "s-AKIAONE", nil)
+	two := keyClient(t, b.Endpoint(), "AKIATWO", "s-AKIATWO", nil)
+	if _, err := one.ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("the stored key on the server without a file: %v", err)
+	}
+	_ = start(t, rivulet.Config{Auth: rivulet.AuthSigV4, Credentials: writeKeys(t, "AKIATWO"), NATSURL: a.NATSURL()})
+	hang := time.After(time.Minute)
+	for {
+		_, errOne := one.ListStreams(ctx, &kinesis.ListStreamsInput{})
+		_, errTwo := two.ListStreams(ctx, &kinesis.ListStreamsInput{})
+		var ae smithy.APIError
+		if errTwo == nil && errors.As(errOne, &ae) && ae.ErrorCode() == "UnrecognizedClientException" {
+			return
+		}
+		select {
+		case <-hang:
+			t.Fatalf("b did not follow the new credentials: one %v, two %v", errOne, errTwo)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

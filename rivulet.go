@@ -1,6 +1,7 @@
 package rivulet
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -189,14 +190,15 @@ type Server struct {
 	tls      string
 	admin    string
 
-	stop   sync.Once
-	result error
+	stopKeys func() // ends the watch on the shared credentials
+	stop     sync.Once
+	result   error
 }
 
 // Start opens storage and starts serving. When it returns without an
 // error the server answers requests at Endpoint. ctx bounds only the
 // start; stop the server with Close or Shutdown.
-func Start(ctx context.Context, cfg Config) (*Server, error) {
+func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -221,18 +223,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	keys, err := loadKeys(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: auth: %w", err)
-	}
-	// With keys, every request is verified and then authorized by the
-	// key's policies; without, neither happens (auth none).
-	var (
-		verifier   *sigv4.Verifier
-		authorizer kinesis.Authorizer
-		adminAuth  func(*http.Request) error
-	)
-	if keys != nil {
-		verifier = sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: keys})
-		authorizer = authz.New()
-		adminAuth = authz.Admin(sigv4.New(sigv4.Config{Service: "rivulet", MaxSkew: sigv4.SkewKinesis, Keys: keys}))
 	}
 	var cert *tls.Certificate
 	if cfg.TLSAddr != "" {
@@ -280,6 +270,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	// With --auth=sigv4 every request is verified and then authorized by
+	// the key's policies; with none, neither happens.
+	var (
+		verifier   *sigv4.Verifier
+		authorizer kinesis.Authorizer
+		adminAuth  func(*http.Request) error
+		stopKeys   = func() {}
+	)
+	if cfg.Auth == AuthSigV4 {
+		live, stop, err := shareKeys(ctx, st, keys, logger)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("rivulet: auth: %w", err)
+		}
+		stopKeys = stop
+		defer func() {
+			if srv == nil {
+				stop() // Start failed after the watch began
+			}
+		}()
+		verifier = sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: live})
+		authorizer = authz.New()
+		adminAuth = authz.Admin(sigv4.New(sigv4.Config{Service: "rivulet", MaxSkew: sigv4.SkewKinesis, Keys: live}))
 	}
 	var backend store.Backend = st
 	if cfg.DiscardRecords {
@@ -349,7 +363,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("rivulet: %w", err)
 	}
-	s := &Server{log: logger, st: st, svc: svc, http: hs, endpoint: "http://" + hs.Addr().String()}
+	s := &Server{log: logger, st: st, svc: svc, http: hs, endpoint: "http://" + hs.Addr().String(), stopKeys: stopKeys}
 	if a := hs.TLSAddr(); a != nil {
 		s.tls = "https://" + a.String()
 	}
@@ -392,6 +406,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.log.Warn("in-flight requests did not finish in time", "err", err)
 	}
 	s.svc.Close()
+	s.stopKeys()
 	if cerr := s.st.Close(); cerr != nil {
 		s.log.Error("closing storage failed", "err", cerr)
 		err = errors.Join(err, fmt.Errorf("rivulet: closing storage: %w", cerr))
@@ -474,7 +489,7 @@ func loadKeys(cfg Config, logger *slog.Logger) (*auth.Keyring, error) {
 		return nil, fmt.Errorf("unknown mode %q (want %q or %q)", cfg.Auth, AuthNone, AuthSigV4)
 	}
 	if cfg.Credentials == "" {
-		return nil, fmt.Errorf("%q needs a credentials file (Config.Credentials, --credentials FILE); see docs/SECURITY.md", AuthSigV4)
+		return nil, nil // shared by another process through NATS: shareKeys
 	}
 	keys, err := auth.LoadFile(cfg.Credentials)
 	if err != nil {
@@ -485,6 +500,83 @@ func loadKeys(cfg Config, logger *slog.Logger) (*auth.Keyring, error) {
 	}
 	logger.Info("checking SigV4 signatures and policies", "credentials", cfg.Credentials, "keys", keys.Len())
 	return keys, nil
+}
+
+// credentialsKey is where the credentials file lives in NATS, so that
+// every process on it verifies and authorizes alike.
+const credentialsKey = "auth.credentials"
+
+// shareKeys makes the credentials every process on this storage uses: a
+// file given to this process replaces the stored one; without a file the
+// stored one is used. The returned keyring follows later changes by any
+// process until stop is called.
+func shareKeys(ctx context.Context, st *natsstore.Store, file *auth.Keyring, logger *slog.Logger) (*auth.Live, func(), error) {
+	if file != nil {
+		for attempt := 0; ; attempt++ {
+			_, rev, err := st.GetValue(ctx, credentialsKey)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, nil, err
+			}
+			_, err = st.PutValue(ctx, credentialsKey, file.Source(), rev)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrExists) || attempt == 10 {
+				return nil, nil, fmt.Errorf("storing the credentials: %w", err)
+			}
+		}
+	}
+	raw, _, err := st.GetValue(ctx, credentialsKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fmt.Errorf("%q needs credentials: a credentials file (Config.Credentials, --credentials FILE), "+
+			"given to this process or to another one on the same NATS; see docs/SECURITY.md", AuthSigV4)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := auth.Parse(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the credentials stored in NATS: %w", err)
+	}
+	live := auth.NewLive(keys)
+	changed, stopWatch, err := st.WatchValue(ctx, credentialsKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-changed:
+			}
+			raw, _, err := st.GetValue(context.Background(), credentialsKey)
+			if err != nil {
+				logger.Error("cannot read the shared credentials; keeping the ones in use", "err", err)
+				continue
+			}
+			if bytes.Equal(raw, live.Load().Source()) {
+				continue
+			}
+			keys, err := auth.Parse(raw)
+			if err != nil {
+				logger.Error("the shared credentials changed but cannot be read; keeping the ones in use", "err", err)
+				continue
+			}
+			live.Store(keys)
+			logger.Info("credentials changed by another process", "keys", keys.Len())
+		}
+	}()
+	stop := func() {
+		stopWatch()
+		close(done)
+		wg.Wait()
+	}
+	return live, stop, nil
 }
 
 // healthProbe names a stream nobody needs to have: reading it is a real

@@ -46,6 +46,7 @@ func (p *Principal) Expired(now time.Time) bool {
 // built, so it is safe for concurrent use.
 type Keyring struct {
 	byKey map[string]*Principal
+	src   []byte
 }
 
 // Lookup returns the principal of an access key id. It is shared: callers
@@ -253,8 +254,17 @@ func Parse(data []byte) (*Keyring, error) {
 			ps[i].Expiration = t
 		}
 	}
-	return NewKeyring(ps)
+	k, err := NewKeyring(ps)
+	if err != nil {
+		return nil, err
+	}
+	k.src = bytes.Clone(data)
+	return k, nil
 }
+
+// Source is the credentials file a Keyring was parsed from (nil for one
+// built by NewKeyring): what is shared with other processes through NATS.
+func (k *Keyring) Source() []byte { return k.src }
 
 // jsonError adds the line and column to a decoding error.
 func jsonError(data []byte, err error) error {

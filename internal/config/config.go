@@ -566,8 +566,6 @@ func (c *Config) check() error {
 		return errors.New("--replicas above 1 needs a clustered --nats-url")
 	case c.NATSStoreKey != "" && (c.NATSURL != "" || c.InMemory):
 		return errors.New("--nats-store-key encrypts the embedded NATS's files; it cannot be used with --nats-url or --in-memory")
-	case c.Auth == AuthSigV4 && c.Credentials == "":
-		return errors.New("--auth=sigv4 needs --credentials FILE (docs/SECURITY.md)")
 	case c.Auth != AuthSigV4 && c.Credentials != "":
 		return errors.New("--credentials is used only with --auth=sigv4")
 	}
