@@ -1,0 +1,73 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/rivulet/rivulet/internal/auth"
+	"github.com/rivulet/rivulet/internal/kinesis"
+)
+
+func principal(t *testing.T, policies ...string) *auth.Principal {
+	t.Helper()
+	entries := `{"credentials": [{"accessKeyId": "AKIAX", "secretAccessKey": "s", "account": "123456789012",
+		"principal": "arn:aws:iam::123456789012:user/x", "policies": [` + strings.Join(policies, ",") + `]}]}`
+	k, err := auth.Parse([]byte(entries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := k.Lookup("AKIAX")
+	return p
+}
+
+func denied(err error) bool {
+	var e *kinesis.Error
+	return errors.As(err, &e) && errors.Is(err, kinesis.ErrAccessDenied)
+}
+
+func TestConditions(t *testing.T) {
+	a := New()
+	ctx := context.Background()
+	p := principal(t, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"kinesis:PutRecord","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"pay"}}},
+		{"Effect":"Allow","Action":"kinesis:GetRecords","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`)
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
+	for _, tc := range []struct {
+		name   string
+		c      kinesis.Caller
+		action string
+		about  kinesis.Resource
+		allow  bool
+	}{
+		{"tag matches", kinesis.Caller{Principal: p}, "kinesis:PutRecord", kinesis.Resource{Tags: map[string]string{"team": "pay"}}, true},
+		{"tag differs", kinesis.Caller{Principal: p}, "kinesis:PutRecord", kinesis.Resource{Tags: map[string]string{"team": "ops"}}, false},
+		{"no tags", kinesis.Caller{Principal: p}, "kinesis:PutRecord", kinesis.Resource{}, false},
+		{"TLS from 10/8", kinesis.Caller{Principal: p, SecureTransport: true, SourceIP: "10.1.2.3"}, "kinesis:GetRecords", kinesis.Resource{}, true},
+		{"plain from 10/8", kinesis.Caller{Principal: p, SourceIP: "10.1.2.3"}, "kinesis:GetRecords", kinesis.Resource{}, false},
+		{"TLS from elsewhere", kinesis.Caller{Principal: p, SecureTransport: true, SourceIP: "192.0.2.1"}, "kinesis:GetRecords", kinesis.Resource{}, false},
+		{"no principal", kinesis.Caller{}, "kinesis:PutRecord", kinesis.Resource{Tags: map[string]string{"team": "pay"}}, false},
+	} {
+		err := a.Authorize(ctx, tc.c, tc.action, arn, tc.about)
+		if tc.allow && err != nil || !tc.allow && !denied(err) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestResourcePolicyCache(t *testing.T) {
+	a := New()
+	p := principal(t)
+	doc := func(i int) string {
+		return `{"Version":"2012-10-17","Id":"` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `","Statement":[{"Effect":"Allow","Principal":"*","Action":"kinesis:PutRecord","Resource":"*"}]}`
+	}
+	for i := 0; i < 3*maxCached; i++ {
+		if err := a.Authorize(context.Background(), kinesis.Caller{Principal: p}, "kinesis:PutRecord", "*", kinesis.Resource{Policy: doc(i)}); err != nil {
+			t.Fatalf("allowed by the resource policy: %v", err)
+		}
+	}
+	if n := len(a.resource); n > maxCached {
+		t.Fatalf("%d parsed policies kept", n)
+	}
+}
