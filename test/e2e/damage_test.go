@@ -282,6 +282,7 @@ func testDamagedShard(t *testing.T, damage func(t *testing.T, blk string), insid
 	createStream(ctx, t, c, stream, 1)
 	acked := putBatches(ctx, t, c, stream, "r", 4000, 100)
 	bySeq := make(map[string]ackedRecord, len(acked))
+	sent := make(map[string]bool, len(acked))
 	var high uint64 // the highest acknowledged logical sequence
 	lastSeq := acked[0].Seq
 	for _, a := range acked {
@@ -289,6 +290,7 @@ func testDamagedShard(t *testing.T, damage func(t *testing.T, blk string), insid
 			t.Fatalf("sequence number %s acknowledged twice", a.Seq)
 		}
 		bySeq[a.Seq] = a
+		sent[a.Data] = true
 		high = max(high, logicalSeq(t, a.Seq))
 		if bigInt(t, a.Seq).Cmp(bigInt(t, lastSeq)) > 0 {
 			lastSeq = a.Seq
@@ -383,6 +385,10 @@ func testDamagedShard(t *testing.T, damage func(t *testing.T, blk string), insid
 		case old && a.Data != data:
 			t.Errorf("%s: sequence number %s reused: acknowledged with %.40q, now holds %.40q", how, seq, a.Data, data)
 		case old:
+		case seq != newSeq && sent[data]:
+			// A call the SDK retried (a lost answer) stored its records
+			// twice; only the retry's numbers were acknowledged.
+			t.Logf("%s: record %s is an unacknowledged copy of %.40q", how, seq, data)
 		case seq != newSeq:
 			t.Errorf("%s: record %s (data %.40q) was never acknowledged", how, seq, data)
 		case data != afterData:
