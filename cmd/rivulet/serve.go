@@ -37,7 +37,10 @@ The admin listener, --admin-addr (127.0.0.1:4568), serves /admin/faults
 (docs/LIMITS.md), and /health; it refuses requests from web pages on other
 sites (docs/SECURITY.md). --addr does not serve /admin/.
 With --auth=sigv4 every request's signature is checked against the keys in
---credentials; a non-loopback --addr needs it, or an explicit --auth=none
+--credentials (stored in NATS, so other processes on it may omit the flag),
+and the key's policies must allow it; admin requests must then be signed for
+the service "rivulet" by a key allowed rivulet:AdminRead or rivulet:AdminWrite.
+A non-loopback --addr needs --auth=sigv4, or an explicit --auth=none
 (docs/SECURITY.md).
 
 Every flag is also an environment variable (RIVULET_ plus the name in upper
@@ -60,7 +63,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 			err = fmt.Errorf("invalid --tls-cert/--tls-key: %w", err)
 		}
 	}
-	if err == nil && cfg.Auth == config.AuthSigV4 {
+	if err == nil && cfg.Auth == config.AuthSigV4 && cfg.Credentials != "" {
+		// Without a file the credentials come from NATS (docs/SECURITY.md).
 		if _, err = auth.LoadFile(cfg.Credentials); err != nil {
 			err = fmt.Errorf("invalid --credentials: %w", err)
 		}

@@ -25,6 +25,11 @@ import (
 // e2eKey is one entry of a credentials file.
 type e2eKey struct {
 	ID, Secret, Account, Token, Expiration string
+	// Principal is the key's ARN; "" for the account's root.
+	Principal string
+	// Policies are the key's identity-based policies; nil allows it
+	// everything (allowAll), an empty list nothing.
+	Policies []string
 }
 
 // e2eKeys are the keys of every server E2E_AUTH=sigv4 starts: the tests'
@@ -39,8 +44,8 @@ var e2eKeys = []e2eKey{
 
 const allowAll = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}`
 
-// writeCredentials writes keys, each allowed everything, as a credentials
-// file for --credentials.
+// writeCredentials writes keys as a credentials file for --credentials;
+// a key without Policies of its own is allowed everything.
 func writeCredentials(t testing.TB, keys []e2eKey) string {
 	t.Helper()
 	type entry struct {
@@ -49,13 +54,21 @@ func writeCredentials(t testing.TB, keys []e2eKey) string {
 		SessionToken    string            `json:"sessionToken,omitempty"`
 		Expiration      string            `json:"expiration,omitempty"`
 		Account         string            `json:"account"`
+		Principal       string            `json:"principal,omitempty"`
 		Policies        []json.RawMessage `json:"policies"`
 	}
 	var f struct {
 		Credentials []entry `json:"credentials"`
 	}
 	for _, k := range keys {
-		f.Credentials = append(f.Credentials, entry{k.ID, k.Secret, k.Token, k.Expiration, k.Account, []json.RawMessage{json.RawMessage(allowAll)}})
+		policies := []json.RawMessage{json.RawMessage(allowAll)}
+		if k.Policies != nil {
+			policies = []json.RawMessage{}
+			for _, p := range k.Policies {
+				policies = append(policies, json.RawMessage(p))
+			}
+		}
+		f.Credentials = append(f.Credentials, entry{k.ID, k.Secret, k.Token, k.Expiration, k.Account, k.Principal, policies})
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -216,6 +229,8 @@ type clientResult struct {
 	Error   string   `json:"error"`
 	Message string   `json:"message"`
 	Status  int      `json:"status"`
+	// Output is the answer to --call.
+	Output json.RawMessage `json:"output"`
 }
 
 func (r clientResult) check(t *testing.T, tc authCase, what string) {
@@ -287,20 +302,25 @@ func TestSigV4AWSCLI(t *testing.T) {
 			}
 			continue
 		}
-		// "An error occurred (TYPE) when calling the ListStreams operation
-		// (reached max retries: 0): MESSAGE"
-		prefix := "An error occurred (" + tc.typ + ") when calling the ListStreams operation"
-		msg := strings.TrimSpace(stderr.String())
-		_, rest, found := strings.Cut(msg, prefix)
-		if strings.HasPrefix(rest, " (reached max retries: ") {
-			_, rest, _ = strings.Cut(rest, ")")
-		}
-		got, ok := strings.CutPrefix(rest, ": ")
-		if err == nil || !found || !ok || !tc.check(got) {
-			t.Errorf("%s: %v\nstderr:\n%s", tc.name, err, msg)
+		got, ok := cliError(stderr.String(), tc.typ, "ListStreams")
+		if err == nil || !ok || !tc.check(got) {
+			t.Errorf("%s: %v\nstderr:\n%s", tc.name, err, stderr.String())
 		}
 	}
 	s.stop(t)
+}
+
+// cliError finds the AWS CLI's report of an error of type typ from op,
+// "An error occurred (TYPE) when calling the OP operation (reached max
+// retries: N): MESSAGE", in its stderr, and returns the message.
+func cliError(stderr, typ, op string) (string, bool) {
+	prefix := "An error occurred (" + typ + ") when calling the " + op + " operation"
+	_, rest, found := strings.Cut(strings.TrimSpace(stderr), prefix)
+	if strings.HasPrefix(rest, " (reached max retries: ") {
+		_, rest, _ = strings.Cut(rest, ")")
+	}
+	msg, ok := strings.CutPrefix(rest, ": ")
+	return msg, found && ok
 }
 
 func TestSigV4Boto3(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/rivulet/rivulet/internal/auth"
@@ -55,10 +56,35 @@ func (a *Authorizer) Authorize(_ context.Context, c kinesis.Caller, action, reso
 		res = append(res, p)
 	}
 	r := policy.Evaluate(req, c.Principal.Identity, res)
-	if r.Decision == policy.Allow {
-		return nil
+	if r.Decision != policy.Allow {
+		return kinesis.Errorf(kinesis.ErrAccessDenied, "%s", policy.DeniedMessage(req, r))
 	}
-	return kinesis.Errorf(kinesis.ErrAccessDenied, "%s", policy.DeniedMessage(req, r))
+	if acct := arnAccount(resource); acct != "" && acct != c.Principal.Account {
+		// Across accounts both sides must allow, as on AWS: the caller's
+		// identity policies and the resource's own policy.
+		if policy.Evaluate(req, c.Principal.Identity, nil).Decision != policy.Allow {
+			return kinesis.Errorf(kinesis.ErrAccessDenied, "%s", policy.DeniedMessage(req, policy.Result{}))
+		}
+		if policy.Evaluate(req, nil, res).Decision != policy.Allow {
+			return kinesis.Errorf(kinesis.ErrAccessDenied, "%s because no resource-based policy allows the %s action",
+				deniedHead(req), action)
+		}
+	}
+	return nil
+}
+
+// arnAccount is the account field of an ARN, "" for "*" or a non-ARN.
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
+
+// deniedHead is the start of AccessDeniedException's message.
+func deniedHead(req policy.Request) string {
+	return "User: " + req.Principal + " is not authorized to perform: " + req.Action + " on resource: " + req.Resource
 }
 
 func request(p *auth.Principal, sourceIP string, secure bool, action, resource string) policy.Request {

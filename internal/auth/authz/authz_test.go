@@ -71,3 +71,32 @@ func TestResourcePolicyCache(t *testing.T) {
 		t.Fatalf("%d parsed policies kept", n)
 	}
 }
+
+// TestCrossAccount: a key may reach another account's stream only when
+// the stream's resource policy allows it too.
+func TestCrossAccount(t *testing.T) {
+	a := New()
+	p := principal(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}`)
+	const other = "arn:aws:kinesis:us-east-1:210987654321:stream/orders"
+	c := kinesis.Caller{Principal: p}
+	err := a.Authorize(context.Background(), c, "kinesis:PutRecord", other, kinesis.Resource{})
+	want := "User: arn:aws:iam::123456789012:user/x is not authorized to perform: kinesis:PutRecord on resource: " + other +
+		" because no resource-based policy allows the kinesis:PutRecord action"
+	var e *kinesis.Error
+	if !errors.As(err, &e) || e.Message != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	grant := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kinesis:PutRecord","Resource":"` + other + `"}]}`
+	if err := a.Authorize(context.Background(), c, "kinesis:PutRecord", other, kinesis.Resource{Policy: grant}); err != nil {
+		t.Fatalf("granted by the resource policy: %v", err)
+	}
+	// The resource policy alone is not enough: the identity must allow too.
+	none := principal(t)
+	if err := a.Authorize(context.Background(), kinesis.Caller{Principal: none}, "kinesis:PutRecord", other, kinesis.Resource{Policy: grant}); !denied(err) {
+		t.Fatalf("identity without an allow: %v", err)
+	}
+	// Within its own account the identity's allow is enough.
+	if err := a.Authorize(context.Background(), c, "kinesis:PutRecord", "arn:aws:kinesis:us-east-1:123456789012:stream/mine", kinesis.Resource{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,18 +2,25 @@
 """One signed call through Rivulet with boto3, for testing --auth=sigv4.
 
     /usr/bin/python3 boto3_auth.py --endpoint URL --key AKID --secret SECRET \
-        [--skew-seconds N] [--stream NAME]
+        [--skew-seconds N] [--stream NAME | --call OP [--params JSON]]
 
 --skew-seconds moves the clock botocore signs with (negative: behind).
 Creates the stream if --stream is given, then calls ListStreams once (no
 retries) and prints {"ok": true, "streams": [...]} or {"error": TYPE,
 "message": MSG}. Exits 0 either way; 1 if the call could not be made.
+
+With --call OP --params JSON (e.g. --call PutRecord --params
+'{"StreamName": "s", "PartitionKey": "k", "Data": "x"}') it makes that
+call instead of ListStreams and prints {"ok": true, "output": {...}} or
+the error as above. The endpoint may be https://; AWS_CA_BUNDLE names
+the CA to trust.
 """
 
 import argparse
 import datetime
 import importlib
 import json
+import re
 import sys
 import types
 
@@ -58,6 +65,8 @@ def main():
     ap.add_argument("--secret", required=True)
     ap.add_argument("--skew-seconds", type=int, default=0)
     ap.add_argument("--stream")
+    ap.add_argument("--call")
+    ap.add_argument("--params", default="{}")
     args = ap.parse_args()
     if args.skew_seconds:
         skew_clock(args.skew_seconds)
@@ -71,6 +80,12 @@ def main():
         config=botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
     try:
+        if args.call:
+            method = re.sub(r"(?<!^)(?=[A-Z])", "_", args.call).lower()
+            out = getattr(client, method)(**json.loads(args.params))
+            out.pop("ResponseMetadata", None)
+            print(json.dumps({"ok": True, "output": out}, default=str))
+            return
         if args.stream:
             client.create_stream(StreamName=args.stream, ShardCount=1)
         out = client.list_streams()
