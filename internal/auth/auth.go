@@ -9,12 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/rivulet/rivulet/internal/auth/policy"
+	"github.com/rivulet/rivulet/internal/readfile"
 )
 
 // Principal is one access key and who it acts for.
@@ -193,17 +192,9 @@ const maxFileSize = 16 << 20
 // LoadFile reads a credentials file; errors name the file, and the entry
 // and field at fault.
 func LoadFile(path string) (*Keyring, error) {
-	f, err := os.Open(path)
+	data, err := readfile.Limited(path, maxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("credentials file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("credentials file %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("credentials file %s: larger than %d bytes", path, maxFileSize)
 	}
 	k, err := Parse(data)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/netaddr"
+	"github.com/rivulet/rivulet/internal/readfile"
 )
 
 // EnvPrefix starts every environment variable name.
@@ -664,17 +665,9 @@ func (c *Config) CheckExposure() error {
 const maxFileSize = 1 << 20
 
 func loadFile(c *Config, path string) error {
-	f, err := os.Open(path)
+	data, err := readfile.Limited(path, maxFileSize)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if len(data) > maxFileSize {
-		return fmt.Errorf("config file %s: larger than %d bytes", path, maxFileSize)
 	}
 	return parseFile(c, path, data)
 }

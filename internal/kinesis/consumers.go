@@ -439,6 +439,15 @@ func (s *Service) untagConsumer(ctx context.Context, r consumerRef, keys []strin
 
 // consumerTags lists a consumer's tags (ListTagsForResource).
 func (s *Service) consumerTags(ctx context.Context, r consumerRef) ([]api.Tag, error) {
+	c, err := s.consumerOf(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return sortedTags(c.Tags), nil
+}
+
+// consumerOf reads the consumer an ARN names, as it is now.
+func (s *Service) consumerOf(ctx context.Context, r consumerRef) (*store.Consumer, error) {
 	st, _, err := s.load(ctx, r.Stream)
 	if err != nil {
 		return nil, err
@@ -448,5 +457,5 @@ func (s *Service) consumerTags(ctx context.Context, r consumerRef) ([]api.Tag, e
 	if c == nil {
 		return nil, consumerNotFound(r.Stream, r.Name)
 	}
-	return sortedTags(c.Tags), nil
+	return c, nil
 }

@@ -50,14 +50,9 @@ func (s *Service) GetResourcePolicy(ctx context.Context, in *api.GetResourcePoli
 	arn := *in.ResourceARN
 	var doc string
 	if r, ok := parseConsumerARN(arn); ok {
-		st, _, err := s.load(ctx, r.Stream)
+		c, err := s.consumerOf(ctx, r)
 		if err != nil {
 			return nil, err
-		}
-		settleConsumers(st, s.now())
-		c := consumerByRef(st, r)
-		if c == nil {
-			return nil, consumerNotFound(r.Stream, r.Name)
 		}
 		doc = c.Policy
 	} else {

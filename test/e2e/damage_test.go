@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -97,52 +96,6 @@ func checkJSON(ctx context.Context, t *testing.T, target ...string) (checkReport
 		t.Fatalf("rivulet check %v --json: exit %d\nstdout:\n%s\nstderr:\n%s", target, code, stdout, stderr)
 	}
 	return rep, code
-}
-
-// putBatches puts n records with PutRecords, batch at a time, retrying
-// only the entries that fail, and returns every acknowledged record.
-func putBatches(ctx context.Context, t *testing.T, c *kinesis.Client, stream, prefix string, n, batch int) []ackedRecord {
-	t.Helper()
-	var acked []ackedRecord
-	for start := 0; start < n; start += batch {
-		var entries []types.PutRecordsRequestEntry
-		for i := start; i < min(start+batch, n); i++ {
-			entries = append(entries, types.PutRecordsRequestEntry{
-				PartitionKey: aws.String(fmt.Sprintf("key-%d", i%41)),
-				Data:         []byte(payload(fmt.Sprintf("%s%05d", prefix, i), 80+i%240)),
-			})
-		}
-		for attempt := 0; len(entries) > 0; attempt++ {
-			if attempt == 20 {
-				t.Fatalf("PutRecords: %d entries still failing after %d attempts", len(entries), attempt)
-			}
-			out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
-			if err != nil {
-				t.Fatalf("PutRecords: %v", err)
-			}
-			if len(out.Records) != len(entries) {
-				t.Fatalf("PutRecords: %d results for %d entries", len(out.Records), len(entries))
-			}
-			var retry []types.PutRecordsRequestEntry
-			for i, r := range out.Records {
-				if r.ErrorCode != nil {
-					retry = append(retry, entries[i])
-					continue
-				}
-				acked = append(acked, ackedRecord{
-					Shard:        aws.ToString(r.ShardId),
-					Seq:          aws.ToString(r.SequenceNumber),
-					PartitionKey: aws.ToString(entries[i].PartitionKey),
-					Data:         string(entries[i].Data),
-				})
-			}
-			entries = retry
-			if len(retry) > 0 {
-				time.Sleep(100 * time.Millisecond)
-			}
-		}
-	}
-	return acked
 }
 
 // streamDir is the directory of a JetStream stream's files.

@@ -27,28 +27,19 @@ func payload(id string, size int) string {
 	return b.String()
 }
 
-// TestRestartKeepsRecords: records acknowledged before a clean shutdown are
-// all there, once each, after a restart on the same data directory.
-func TestRestartKeepsRecords(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	const stream, n, batch = "Restart", 600, 100
-	dataDir := t.TempDir()
-
-	s := startServer(t, serverOptions{dataDir: dataDir})
-	c := s.kinesis()
-	createStream(ctx, t, c, stream, 3)
-
+// putBatches puts n records with PutRecords, batch at a time, retrying
+// only the entries that fail, and returns every acknowledged record.
+func putBatches(ctx context.Context, t *testing.T, c *kinesis.Client, stream, prefix string, n, batch int) []ackedRecord {
+	t.Helper()
 	var acked []ackedRecord
 	for start := 0; start < n; start += batch {
 		var entries []types.PutRecordsRequestEntry
-		for i := start; i < start+batch; i++ {
+		for i := start; i < min(start+batch, n); i++ {
 			entries = append(entries, types.PutRecordsRequestEntry{
-				PartitionKey: aws.String(fmt.Sprintf("key-%d", i%37)),
-				Data:         []byte(payload(fmt.Sprintf("r%04d", i), 64+i%300)),
+				PartitionKey: aws.String(fmt.Sprintf("key-%d", i%41)),
+				Data:         []byte(payload(fmt.Sprintf("%s%05d", prefix, i), 80+i%240)),
 			})
 		}
-		// Retry only the entries that failed, as a real producer does.
 		for attempt := 0; len(entries) > 0; attempt++ {
 			if attempt == 20 {
 				t.Fatalf("PutRecords: %d entries still failing after %d attempts", len(entries), attempt)
@@ -82,6 +73,22 @@ func TestRestartKeepsRecords(t *testing.T) {
 			}
 		}
 	}
+	return acked
+}
+
+// TestRestartKeepsRecords: records acknowledged before a clean shutdown are
+// all there, once each, after a restart on the same data directory.
+func TestRestartKeepsRecords(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const stream, n, batch = "Restart", 600, 100
+	dataDir := t.TempDir()
+
+	s := startServer(t, serverOptions{dataDir: dataDir})
+	c := s.kinesis()
+	createStream(ctx, t, c, stream, 3)
+
+	acked := putBatches(ctx, t, c, stream, "r", n, batch)
 	verifyKeyOrder(t, acked)
 	s.stop(t)
 

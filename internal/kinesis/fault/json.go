@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/readfile"
 )
 
 // ruleJSON is a Rule on the wire: lower-case names, latency as a Go
@@ -113,17 +114,9 @@ func Load(v string) ([]Rule, error) {
 	if !ok {
 		return Parse([]byte(v))
 	}
-	f, err := os.Open(path)
+	data, err := readfile.Limited(path, maxFile)
 	if err != nil {
 		return nil, fmt.Errorf("faults file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("faults file %s: %w", path, err)
-	}
-	if len(data) > maxFile {
-		return nil, fmt.Errorf("faults file %s: larger than %d bytes", path, maxFile)
 	}
 	rules, err := Parse(data)
 	if err != nil {
