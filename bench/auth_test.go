@@ -31,7 +31,9 @@ func startAuth(b *testing.B, mode string) *env {
 	cfg := rivulet.Config{DataDir: b.TempDir(), Auth: mode}
 	if mode == rivulet.AuthSigV4 {
 		cfg.Credentials = filepath.Join(b.TempDir(), "credentials.json")
-		file := fmt.Sprintf(`{"credentials": [{"accessKeyId": %q, "secretAccessKey": %q, "account": "000000000000"}]}`,
+		// A policy like a producer's, so each request is also authorized.
+		file := fmt.Sprintf(`{"credentials": [{"accessKeyId": %q, "secretAccessKey": %q, "account": "000000000000", "policies": [
+			{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "arn:aws:kinesis:*:000000000000:stream/*"}]}]}]}`,
 			benchCreds.AccessKeyID, benchCreds.SecretAccessKey)
 		if err := os.WriteFile(cfg.Credentials, []byte(file), 0o600); err != nil {
 			b.Fatal(err)

@@ -93,7 +93,16 @@ func (s *Service) authorizeInput(ctx context.Context, op string, in any) error {
 		}
 		return nil // not an ARN: validation answers
 	}
-	k, ok := streamKeyByReflection(c, in)
+	var k store.StreamKey
+	var ok bool
+	switch v := in.(type) { // the data path, spared reflection
+	case *api.PutRecordInput:
+		k, ok = streamKeyOf(c, v.StreamName, v.StreamARN)
+	case *api.PutRecordsInput:
+		k, ok = streamKeyOf(c, v.StreamName, v.StreamARN)
+	default:
+		k, ok = streamKeyByReflection(c, in)
+	}
 	if !ok {
 		return nil
 	}
@@ -108,7 +117,7 @@ func (s *Service) authorizeConsumerByName(ctx context.Context, action, streamARN
 		return nil
 	}
 	arn := StreamARN(k) + "/consumer/" + name
-	if st, _, err := s.be.Cached(ctx, k); err == nil {
+	if st, err := s.view(ctx, k); err == nil {
 		for _, c := range st.Consumers {
 			if c.Name == name {
 				arn = ConsumerARN(k, name, c.Created)
@@ -116,6 +125,33 @@ func (s *Service) authorizeConsumerByName(ctx context.Context, action, streamARN
 		}
 	}
 	return s.authorize(ctx, action, k, name, arn)
+}
+
+// streamKeyOf resolves a StreamARN or, failing that, a StreamName in the
+// caller's namespace.
+func streamKeyOf(c Caller, name, arn *string) (store.StreamKey, bool) {
+	if arn != nil {
+		return parseStreamARN(*arn)
+	}
+	if name != nil && *name != "" {
+		return store.StreamKey{Account: c.Account, Region: c.Region, Name: *name}, true
+	}
+	return store.StreamKey{}, false
+}
+
+// viewer is a backend that lends its cached copy of a stream, unchanged
+// and uncopied, to readers that change nothing.
+type viewer interface {
+	View(ctx context.Context, key store.StreamKey) (*store.Stream, error)
+}
+
+// view reads a stream for authorization, without a copy when it can.
+func (s *Service) view(ctx context.Context, k store.StreamKey) (*store.Stream, error) {
+	if v, ok := s.be.(viewer); ok {
+		return v.View(ctx, k)
+	}
+	st, _, err := s.be.Cached(ctx, k)
+	return st, err
 }
 
 // authorize asks the Authorizer about one stream or consumer, with its
@@ -126,7 +162,7 @@ func (s *Service) authorize(ctx context.Context, action string, k store.StreamKe
 		return nil
 	}
 	var about Resource
-	st, _, err := s.be.Cached(ctx, k)
+	st, err := s.view(ctx, k)
 	switch {
 	case err == nil && consumer == "":
 		about = Resource{Policy: st.Policy, Tags: st.Tags}

@@ -52,6 +52,27 @@ func (s *Store) Cached(ctx context.Context, key store.StreamKey) (*store.Stream,
 	return s.Get(ctx, key) // fills the cache
 }
 
+// View is Cached without the copy, for readers that change nothing (the
+// authorizer reads a stream's policy and tags on every request): cached
+// entries are replaced, never changed, so sharing one is safe.
+func (s *Store) View(ctx context.Context, key store.StreamKey) (*store.Stream, error) {
+	k, err := metaKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if s.ensureWatch(ctx) {
+		c := &s.cache
+		c.mu.Lock()
+		e, ok := c.entries[k]
+		c.mu.Unlock()
+		if ok && time.Since(e.fetched) < cacheTTL {
+			return e.st, nil
+		}
+	}
+	st, _, err := s.Get(ctx, key)
+	return st, err
+}
+
 // ensureWatch starts the bucket watch on first use and reports whether it
 // runs. Stores that never serve the data path start none.
 func (s *Store) ensureWatch(ctx context.Context) bool {

@@ -192,6 +192,8 @@ func (s *Store) segmentsOf(ctx context.Context, name string) (segTable, error) {
 	if t, ok := s.segs.get(name); ok {
 		return t, nil
 	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
 	st, err := s.js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, store.ErrNotFound
