@@ -526,17 +526,19 @@ func shareKeys(ctx context.Context, st *natsstore.Store, file *auth.Keyring, log
 			}
 		}
 	}
-	raw, _, err := st.GetValue(ctx, credentialsKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%q needs credentials: a credentials file (Config.Credentials, --credentials FILE), "+
-			"given to this process or to another one on the same NATS; see docs/SECURITY.md", AuthSigV4)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := auth.Parse(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the credentials stored in NATS: %w", err)
+	keys := file
+	if keys == nil {
+		raw, _, err := st.GetValue(ctx, credentialsKey)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, fmt.Errorf("%q needs credentials: a credentials file (Config.Credentials, --credentials FILE), "+
+				"given to this process or to another one on the same NATS; see docs/SECURITY.md", AuthSigV4)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if keys, err = auth.Parse(raw); err != nil {
+			return nil, nil, fmt.Errorf("the credentials stored in NATS: %w", err)
+		}
 	}
 	live := auth.NewLive(keys)
 	changed, stopWatch, err := st.WatchValue(ctx, credentialsKey)

@@ -93,18 +93,18 @@ func (s *Service) authorizeInput(ctx context.Context, op string, in any) error {
 		}
 		return nil // not an ARN: validation answers
 	}
-	var k store.StreamKey
-	var ok bool
+	var name, arn *string
 	switch v := in.(type) { // the data path, spared reflection
 	case *api.PutRecordInput:
-		k, ok = streamKeyOf(c, v.StreamName, v.StreamARN)
+		name, arn = v.StreamName, v.StreamARN
 	case *api.PutRecordsInput:
-		k, ok = streamKeyOf(c, v.StreamName, v.StreamARN)
+		name, arn = v.StreamName, v.StreamARN
 	default:
-		k, ok = streamKeyByReflection(c, in)
+		name, arn = streamFields(in)
 	}
-	if !ok {
-		return nil
+	k, err := streamKey(ctx, name, arn)
+	if err != nil || k.Name == "" {
+		return nil // the operation answers a missing or bad name
 	}
 	return s.authorize(ctx, action, k, "", StreamARN(k))
 }
@@ -125,18 +125,6 @@ func (s *Service) authorizeConsumerByName(ctx context.Context, action, streamARN
 		}
 	}
 	return s.authorize(ctx, action, k, name, arn)
-}
-
-// streamKeyOf resolves a StreamARN or, failing that, a StreamName in the
-// caller's namespace.
-func streamKeyOf(c Caller, name, arn *string) (store.StreamKey, bool) {
-	if arn != nil {
-		return parseStreamARN(*arn)
-	}
-	if name != nil && *name != "" {
-		return store.StreamKey{Account: c.Account, Region: c.Region, Name: *name}, true
-	}
-	return store.StreamKey{}, false
 }
 
 // viewer is a backend that lends its cached copy of a stream, unchanged

@@ -1,53 +1,38 @@
 package kinesis
 
-import (
-	"reflect"
+import "reflect"
 
-	"github.com/rivulet/rivulet/internal/store"
-)
-
-// streamByReflection reads StreamName or, failing that, the name in
-// StreamARN from any api input struct. Only fault rules and rate limits
-// use it, off the fast path when neither is configured.
-func streamByReflection(in any) string {
+// streamFields reads StreamName and StreamARN from any api input struct
+// (nil where it has none). Fault rules, rate limits and authorization use
+// it, off the fast path when none of them is configured.
+func streamFields(in any) (name, arn *string) {
 	v := reflect.ValueOf(in)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return ""
+		return nil, nil
 	}
 	v = v.Elem()
-	if f := v.FieldByName("StreamName"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
-		if name, ok := f.Elem().Interface().(string); ok {
-			return name
+	field := func(n string) *string {
+		f := v.FieldByName(n)
+		if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
+			return nil
 		}
+		s, _ := f.Interface().(*string)
+		return s
 	}
-	if f := v.FieldByName("StreamARN"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
-		if arn, ok := f.Elem().Interface().(string); ok {
-			if k, ok := parseStreamARN(arn); ok {
-				return k.Name
-			}
+	return field("StreamName"), field("StreamARN")
+}
+
+// streamByReflection reads StreamName or, failing that, the name in
+// StreamARN from any api input struct.
+func streamByReflection(in any) string {
+	name, arn := streamFields(in)
+	if name != nil {
+		return *name
+	}
+	if arn != nil {
+		if k, ok := parseStreamARN(*arn); ok {
+			return k.Name
 		}
 	}
 	return ""
-}
-
-// streamKeyByReflection resolves any api input's StreamARN or, failing
-// that, its StreamName in the caller's namespace. Only authorization uses
-// it, and only when --auth asks for it.
-func streamKeyByReflection(c Caller, in any) (store.StreamKey, bool) {
-	v := reflect.ValueOf(in)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return store.StreamKey{}, false
-	}
-	v = v.Elem()
-	if f := v.FieldByName("StreamARN"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
-		if arn, ok := f.Elem().Interface().(string); ok {
-			return parseStreamARN(arn)
-		}
-	}
-	if f := v.FieldByName("StreamName"); f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
-		if name, ok := f.Elem().Interface().(string); ok && name != "" {
-			return store.StreamKey{Account: c.Account, Region: c.Region, Name: name}, true
-		}
-	}
-	return store.StreamKey{}, false
 }

@@ -326,20 +326,7 @@ func TestPolicyBoto3(t *testing.T) {
 	if _, err := os.Stat(debianPython); err != nil {
 		t.Fatalf("%s is required (apt-get install python3-boto3; make test does it): %v", debianPython, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	p := startPolicyServer(ctx, t)
-	runPolicyCases(ctx, t, p, func(tc policyCase) (bool, string, string) {
-		endpoint := p.endpoint()
-		if tc.tls {
-			endpoint = p.tlsEndpoint()
-		}
-		env := append(authEnv(t, tc.key.ID, tc.key.Secret), "AWS_CA_BUNDLE="+p.caFile())
-		r := runAuthScript(ctx, t, env, debianPython, filepath.Join("clients", "boto3_auth.py"), "--endpoint", endpoint,
-			"--key", tc.key.ID, "--secret", tc.key.Secret, "--call", tc.op, "--params", tc.params())
-		return r.result(t, tc)
-	})
-	p.stop(t)
+	testPolicyScript(t, debianPython, "boto3_auth.py", "AWS_CA_BUNDLE")
 }
 
 func TestPolicyJSSDK(t *testing.T) {
@@ -347,6 +334,12 @@ func TestPolicyJSSDK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node is required: %v", err)
 	}
+	testPolicyScript(t, node, "js_auth.mjs", "NODE_EXTRA_CA_CERTS")
+}
+
+// testPolicyScript runs the policy cases through a client script, which
+// trusts the server's certificate through the environment variable caVar.
+func testPolicyScript(t *testing.T, interpreter, script, caVar string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	p := startPolicyServer(ctx, t)
@@ -355,8 +348,8 @@ func TestPolicyJSSDK(t *testing.T) {
 		if tc.tls {
 			endpoint = p.tlsEndpoint()
 		}
-		env := append(authEnv(t, tc.key.ID, tc.key.Secret), "NODE_EXTRA_CA_CERTS="+p.caFile())
-		r := runAuthScript(ctx, t, env, node, filepath.Join("clients", "js_auth.mjs"), "--endpoint", endpoint,
+		env := append(authEnv(t, tc.key.ID, tc.key.Secret), caVar+"="+p.caFile())
+		r := runAuthScript(ctx, t, env, interpreter, filepath.Join("clients", script), "--endpoint", endpoint,
 			"--key", tc.key.ID, "--secret", tc.key.Secret, "--call", tc.op, "--params", tc.params())
 		return r.result(t, tc)
 	})

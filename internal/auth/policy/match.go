@@ -9,7 +9,16 @@ import (
 // characters (including '/' and ':') and '?' exactly one character.
 // Backtracking only to the last '*' keeps it O(len(pattern)*len(s)) at
 // worst, so no input can make it exponential.
-func glob(pattern, s string) bool {
+func glob(pattern, s string) bool { return match(pattern, s, false) }
+
+// globFold is glob for a lower-case pattern against s in any case. It
+// folds ASCII only; callers pass non-ASCII input through strings.ToLower
+// first, so this is just the allocation-free path for action names.
+func globFold(pattern, s string) bool { return match(pattern, s, true) }
+
+// match is glob, comparing ASCII letters of s folded to lower case when
+// fold is set.
+func match(pattern, s string, fold bool) bool {
 	px, sx := 0, 0
 	nextPx, nextSx := 0, 0
 	for px < len(pattern) || sx < len(s) {
@@ -34,7 +43,7 @@ func glob(pattern, s string) bool {
 				px++
 				continue
 			default:
-				if sx < len(s) && s[sx] == c {
+				if sx < len(s) && (s[sx] == c || fold && lowerASCII(s[sx]) == c) {
 					px++
 					sx++
 					continue
@@ -55,44 +64,6 @@ func glob(pattern, s string) bool {
 // values are literal and a plain compare is cheaper.
 func hasWildcard(s string) bool {
 	return strings.ContainsAny(s, "*?")
-}
-
-// globFold is glob for a lower-case pattern against s in any case. It
-// folds ASCII only; callers pass non-ASCII input through strings.ToLower
-// first, so this is just the allocation-free path for action names.
-func globFold(pattern, s string) bool {
-	px, sx := 0, 0
-	nextPx, nextSx := 0, 0
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '?':
-				if sx < len(s) {
-					px++
-					sx++
-					continue
-				}
-			case '*':
-				nextPx = px
-				nextSx = sx + 1
-				px++
-				continue
-			default:
-				if sx < len(s) && lowerASCII(s[sx]) == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if 0 < nextSx && nextSx <= len(s) {
-			px = nextPx
-			sx = nextSx
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 func lowerASCII(c byte) byte {

@@ -153,7 +153,7 @@ func (s *Store) check(ctx context.Context) (*Report, []*shardLog, error) {
 		case l.spec != nil:
 			l.state.Account, l.state.Region, l.state.Stream = l.spec.Stream.Account, l.spec.Stream.Region, l.spec.Stream.Name
 		}
-		if rec == nil && s.young(l.info) {
+		if rec == nil && l.young {
 			// A CreateStream in progress makes its logs before its record.
 		} else if rec == nil {
 			l.state.Orphan = true
