@@ -16,6 +16,7 @@ import (
 	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/auth/authz"
 	"github.com/rivulet/rivulet/internal/auth/sigv4"
+	"github.com/rivulet/rivulet/internal/dynamodb"
 	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/internal/kinesis/limits"
@@ -275,6 +276,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 	// the key's policies; with none, neither happens.
 	var (
 		verifier   *sigv4.Verifier
+		ddbVerify  *sigv4.Verifier // the lease-table API's: service dynamodb
 		authorizer kinesis.Authorizer
 		adminAuth  func(*http.Request) error
 		stopKeys   = func() {}
@@ -292,6 +294,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 			}
 		}()
 		verifier = sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: live})
+		ddbVerify = sigv4.New(sigv4.Config{Service: "dynamodb", MaxSkew: sigv4.SkewDynamoDB, Keys: live})
 		authorizer = authz.New()
 		adminAuth = authz.Admin(sigv4.New(sigv4.Config{Service: "rivulet", MaxSkew: sigv4.SkewKinesis, Keys: live}))
 	}
@@ -333,7 +336,20 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		KMS:        ring,
 		Authorizer: authorizer,
 	})
-	handler := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
+	kin := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
+	// The lease-table API shares the port; X-Amz-Target tells them apart.
+	ddb := dynamodb.NewHandler(dynamodb.New(st, dynamodb.Config{
+		Now:        cfg.Clock,
+		Logger:     logger,
+		Authorizer: authorizer,
+	}), dynamodb.HandlerOptions{Logger: logger, Verifier: ddbVerify})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dynamodb.IsTarget(r.Header) {
+			ddb.ServeHTTP(w, r)
+			return
+		}
+		kin.ServeHTTP(w, r)
+	})
 	admin := http.NewServeMux()
 	admin.Handle("/admin/faults", faults.Handler())
 	admin.Handle("/admin/limits", limits.Handler(lim))
@@ -347,7 +363,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		// Nil (auth none) allows every request that passed the
 		// cross-site checks.
 		AdminAuthorize:  adminAuth,
-		Streaming:       handler.Streaming,
+		Streaming:       kin.Streaming,
 		DisableFastPath: cfg.DisableHTTPFastPath,
 
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -159,12 +159,12 @@ func Backup(ctx context.Context, nc *nats.Conn, dir string, log *slog.Logger) (*
 		return nil, err
 	}
 	for _, name := range names {
-		if !strings.HasPrefix(name, shardPrefix) {
+		if !strings.HasPrefix(name, shardPrefix) && !strings.HasPrefix(name, itemStreamPrefix) {
 			continue
 		}
 		bs, err := snapshotStream(ctx, nc, name, dir)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			log.Warn("shard stream deleted during backup", "stream", name)
+			log.Warn("stream deleted during backup", "stream", name)
 			m.Vanished = append(m.Vanished, name)
 			continue
 		}
@@ -187,7 +187,7 @@ func rivuletStreams(ctx context.Context, js jetstream.JetStream) ([]string, erro
 	lister := js.StreamNames(ctx)
 	var names []string
 	for n := range lister.Name() {
-		if strings.HasPrefix(n, shardPrefix) || n == metaStreamName || n == peersStreamName {
+		if strings.HasPrefix(n, shardPrefix) || strings.HasPrefix(n, itemStreamPrefix) || n == metaStreamName || n == peersStreamName {
 			names = append(names, n)
 		}
 	}

@@ -121,6 +121,8 @@ type Store struct {
 	quota quota
 	segs  segCache
 
+	buckets sync.Map // lease-table item buckets bound so far, by id
+
 	damageMu sync.Mutex
 	damage   []Damage // found by the start-up check
 }
