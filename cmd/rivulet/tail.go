@@ -36,6 +36,17 @@ RFC 3339 time (2026-01-02T15:04:05Z) or a negative duration (-10m: that
 long ago). With latest it follows the stream until interrupted; otherwise
 it stops once every shard is read to its tip, unless --follow is given.
 
+With --app NAME, tail is a KCL application named NAME instead: its
+workers (every rivulet tail --app NAME, and any other KCL worker of NAME)
+share the stream's shards through leases in the DynamoDB table NAME,
+served by rivulet serve on the same endpoint (--dynamodb-endpoint to use
+another). After each batch is written to standard output, its shard is
+checkpointed, so the next run resumes after it; a record may be printed
+again only if a worker stopped, or lost its lease, between printing and
+checkpointing it. --from applies only to shards without a checkpoint. It
+follows until interrupted or -n; SIGINT or SIGTERM checkpoints and
+releases the leases, so other workers take them at once.
+
 Formats: raw prints each record's data on a line; json prints the data as
 JSON if it is JSON, else as a JSON string; json-meta prints one object per
 record with shard_id, sequence_number, sub_sequence_number, partition_key,
@@ -53,6 +64,12 @@ type tailFlags struct {
 	max         int64
 	format      string
 	deaggregate bool
+
+	// KCL application mode (tail_app.go).
+	app      string
+	workerID string
+	failover time.Duration
+	fanout   bool
 }
 
 func runTail(ctx context.Context, e *env, args []string) int {
@@ -66,6 +83,11 @@ func runTail(ctx context.Context, e *env, args []string) int {
 	fs.Int64Var(&f.max, "n", 0, "stop after N records (0: no limit)")
 	fs.StringVar(&f.format, "format", "raw", "output: raw, json or json-meta")
 	fs.BoolVar(&f.deaggregate, "deaggregate", true, "split KPL aggregated records into user records")
+	fs.StringVar(&f.app, "app", "", "consume as the KCL application `NAME`, sharing the shards with its other workers; NAME is also the lease table")
+	fs.StringVar(&f.workerID, "worker-id", "", "with --app: this worker's `ID` in the lease table (default HOST-PID)")
+	fs.DurationVar(&f.failover, "failover", 10*time.Second, "with --app: how long a lease of a silent worker lasts before others take it")
+	fs.BoolVar(&f.fanout, "fanout", false, "with --app: read with enhanced fan-out, as the stream consumer NAME")
+	f.conn.AddDynamoDBFlags(fs)
 	if code, done := parseFlags(e, fs, "tail", tailHelp, args); done {
 		return code
 	}
@@ -75,6 +97,9 @@ func runTail(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		return usageError(e, "tail", err)
+	}
+	if f.app != "" {
+		return runTailApp(ctx, e, &f, from)
 	}
 	follow := from.Type == shardreader.Latest.Type
 	if isSet(fs, "follow") {
@@ -137,6 +162,22 @@ func (f *tailFlags) validate(fs *flag.FlagSet) error {
 		return fmt.Errorf("invalid --format %q: want raw, json or json-meta", f.format)
 	case f.noFollow && isSet(fs, "follow") && f.follow:
 		return errors.New("--follow and --no-follow contradict each other")
+	}
+	if f.app == "" {
+		for _, name := range []string{"worker-id", "failover", "fanout", "dynamodb-endpoint"} {
+			if isSet(fs, name) {
+				return fmt.Errorf("--%s needs --app", name)
+			}
+		}
+		return nil
+	}
+	switch {
+	case f.noFollow || isSet(fs, "follow") && !f.follow:
+		return errors.New("--app follows until interrupted or -n; --no-follow does not apply")
+	case !f.deaggregate:
+		return errors.New("--app always splits aggregated records; --deaggregate=false does not apply")
+	case f.failover < 100*time.Millisecond:
+		return fmt.Errorf("--failover %v is too short: want at least 100ms", f.failover)
 	}
 	return nil
 }

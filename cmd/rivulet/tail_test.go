@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
@@ -361,6 +365,12 @@ func TestCommandFlagErrors(t *testing.T) {
 		{args: []string{"tail", "--stream", "s", "extra"}, code: exitUsage, stderr: `unexpected argument "extra"`},
 		{args: []string{"tail", "--stream", "s", "--endpoint", "localhost:4567"}, code: exitUsage, stderr: "invalid --endpoint"},
 		{args: []string{"tail", "--help"}, code: exitOK, stdout: "--from VALUE"},
+		{args: []string{"tail", "--stream", "s", "--worker-id", "w"}, code: exitUsage, stderr: "--worker-id needs --app"},
+		{args: []string{"tail", "--stream", "s", "--fanout"}, code: exitUsage, stderr: "--fanout needs --app"},
+		{args: []string{"tail", "--stream", "s", "--app", "a", "--no-follow"}, code: exitUsage, stderr: "--no-follow does not apply"},
+		{args: []string{"tail", "--stream", "s", "--app", "a", "--deaggregate=false"}, code: exitUsage, stderr: "--deaggregate=false does not apply"},
+		{args: []string{"tail", "--stream", "s", "--app", "a", "--failover", "10ms"}, code: exitUsage, stderr: "--failover 10ms is too short"},
+		{args: []string{"tail", "--stream", "s", "--app", "a", "--dynamodb-endpoint", "localhost:1"}, code: exitUsage, stderr: `invalid --dynamodb-endpoint "localhost:1"`},
 		{args: []string{"help", "tail"}, code: exitOK, stdout: "-n N"},
 		{args: []string{"put"}, code: exitUsage, stderr: "--stream is required"},
 		{args: []string{"put", "--stream", "s", "--key-field", "a..b"}, code: exitUsage, stderr: "empty path element"},
@@ -386,5 +396,145 @@ func TestCommandFlagErrors(t *testing.T) {
 				t.Fatalf("code %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
 			}
 		})
+	}
+}
+
+// appTail runs tail --app in-process until it exits. The lease table is
+// on the Kinesis endpoint, which answers DynamoDB too.
+func appTail(ctx context.Context, t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	e, out, errb := testEnv(nil)
+	code = run(ctx, e, append([]string{"tail"}, args...))
+	return code, out.String(), errb.String()
+}
+
+func putLines(t *testing.T, url, stream string, from, to int) {
+	t.Helper()
+	var in strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&in, "%d\n", i)
+	}
+	if code, _, stderr := runCmd(t, in.String(), "put", "--endpoint", url, "--stream", stream); code != exitOK {
+		t.Fatal(stderr)
+	}
+}
+
+// numbers are the records tail printed in the raw format, sorted.
+func numbers(t *testing.T, out string) []int {
+	t.Helper()
+	var ns []int
+	for _, l := range lines(out) {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			t.Fatalf("line %q", l)
+		}
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return ns
+}
+
+func span(from, to int) []int {
+	var ns []int
+	for i := from; i < to; i++ {
+		ns = append(ns, i)
+	}
+	return ns
+}
+
+// TestTailApp: tail --app checkpoints what it printed, so each run
+// resumes where the last one stopped, -n included; a cancelled run
+// releases its leases.
+func TestTailApp(t *testing.T) {
+	url, kc := kinesisServer(t)
+	createStream(t, kc, "app", 3)
+	ctx := context.Background()
+	app := []string{"--endpoint", url, "--stream", "app", "--app", "tail-app", "--worker-id", "w1", "--failover", "2s"}
+
+	putLines(t, url, "app", 0, 30)
+	code, out, stderr := appTail(ctx, t, append(app, "-n", "30", "--format", "json-meta")...)
+	if code != exitOK {
+		t.Fatalf("first run: %d %s", code, stderr)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines(out) {
+		var m metaRecord
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m.ShardID == "" || m.SequenceNumber == "" || m.PartitionKey == "" {
+			t.Fatalf("json-meta line %q: %v", l, err)
+		}
+		seen[string(m.Data)] = true
+	}
+	if len(seen) != 30 {
+		t.Fatalf("first run printed %d distinct records of 30:\n%s", len(seen), out)
+	}
+
+	// A new run prints only what came since; -n smaller than what is
+	// there leaves the rest, records of a batch included, to the next run.
+	putLines(t, url, "app", 30, 40)
+	code, out3, stderr := appTail(ctx, t, append(app, "-n", "3")...)
+	if code != exitOK {
+		t.Fatalf("run with -n 3: %d %s", code, stderr)
+	}
+	code, out7, stderr := appTail(ctx, t, append(app, "-n", "7")...)
+	if code != exitOK {
+		t.Fatalf("run with -n 7: %d %s", code, stderr)
+	}
+	if got := numbers(t, out3+out7); !slices.Equal(got, span(30, 40)) {
+		t.Fatalf("runs after the first printed %v, want 30..39", got)
+	}
+
+	// Following until cancelled, as by SIGINT: the leases are released.
+	putLines(t, url, "app", 40, 45)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan string)
+	e, outBuf, errBuf := testEnv(nil)
+	go func() {
+		code := run(runCtx, e, append([]string{"tail"}, app...))
+		done <- fmt.Sprint(code)
+	}()
+	deadline := time.Now().Add(hangTimeout)
+	for len(lines(outBuf.String())) < 5 {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("following run printed %q; stderr %s", outBuf.String(), errBuf.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != "0" {
+		t.Fatalf("cancelled run: exit %s, stderr %s", code, errBuf.String())
+	}
+	if got := numbers(t, outBuf.String()); !slices.Equal(got, span(40, 45)) {
+		t.Fatalf("following run printed %v, want 40..44", got)
+	}
+	ddb, err := client.NewDynamoDB(client.Config{Endpoint: url, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ddb.Options().HTTPClient.(*http.Client).CloseIdleConnections()
+	scan, err := ddb.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("tail-app"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scan.Items) != 3 {
+		t.Errorf("%d leases, want one per shard", len(scan.Items))
+	}
+	for _, it := range scan.Items {
+		if owner, ok := it["leaseOwner"]; ok {
+			t.Errorf("lease %v still owned by %v after the shutdown", it["leaseKey"], owner)
+		}
+	}
+
+	// Enhanced fan-out, as a new application: every record, once.
+	code, out, stderr = appTail(ctx, t, "--endpoint", url, "--stream", "app", "--app", "tail-fan", "--fanout", "-n", "45")
+	if got := numbers(t, out); code != exitOK || !slices.Equal(got, span(0, 45)) {
+		t.Fatalf("--fanout: %d, printed %v; stderr %s", code, got, stderr)
+	}
+
+	// A missing stream fails at once rather than waiting for it.
+	code, _, stderr = appTail(ctx, t, "--endpoint", url, "--stream", "missing", "--app", "tail-app2")
+	if code != exitFailure || !strings.Contains(stderr, "stream missing not found") {
+		t.Fatalf("missing stream: %d %s", code, stderr)
 	}
 }

@@ -40,7 +40,10 @@ type Config struct {
 	// Endpoint is the base URL; "" (or "aws") means AWS's own endpoint for
 	// Region.
 	Endpoint string
-	Region   string
+	// DynamoDBEndpoint is the DynamoDB base URL for NewDynamoDB; "" means
+	// Endpoint.
+	DynamoDBEndpoint string
+	Region           string
 	// HTTP2 speaks HTTP/2: with prior knowledge (h2c) to an http://
 	// endpoint, negotiated by TLS to an https:// one. Otherwise http://
 	// uses HTTP/1.1 and https:// negotiates as Go does by default.
@@ -179,6 +182,14 @@ func Transport(c Config) *http.Transport {
 // (seen about once in 100 runs of TestTailAcrossSplit under -race; none in
 // 600 with the copy).
 type ownBody struct{ rt http.RoundTripper }
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport.
+func (o ownBody) CloseIdleConnections() {
+	if c, ok := o.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
 
 func (o ownBody) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body == nil || r.Body == http.NoBody {
