@@ -51,9 +51,11 @@ func dynamoDBClient(url string, tr http.RoundTripper) *dynamodb.Client {
 }
 
 // BenchmarkConsumer reads the same 200,000 records of a 4-shard stream
-// four ways, each iteration from the start: raw (a GetRecords loop per
-// shard, all shards at once: the baselines), then the consumer library
-// with Polling and with FanOut, which checkpoint after every batch. The
+// five ways, each iteration from the start: raw (a GetRecords loop per
+// shard, all shards at once, unpaced and paced at 200 ms: the
+// baselines), then the consumer library with Polling (default pacing, and
+// MinCallInterval<0: no pause) and with FanOut, which checkpoint after
+// every batch. The
 // library's rates count from Run, so they include creating the lease
 // table, taking the leases and, for FanOut, registering the consumer.
 func BenchmarkConsumer(b *testing.B) {
@@ -93,6 +95,9 @@ func BenchmarkConsumer(b *testing.B) {
 		kc        *kinesis.Client
 	}{
 		{"polling", consumer.Polling{}, kc},
+		// No pause between calls: Rivulet without --limits has no
+		// per-shard call limit; compare with raw.
+		{"polling-no-pause", consumer.Polling{MinCallInterval: -1}, kc},
 		// Subscriptions over h2c; a client of its own per run, since the
 		// SDK's event-stream decoder is per client (consumer uses its own
 		// codec per subscription).

@@ -28,9 +28,9 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	// epsilon is the KCL's margin on the renewal period.
 	epsilon = 25 * time.Millisecond
-	// minCallInterval keeps below the 5 GetRecords calls a second a shard
-	// allows.
-	minCallInterval = 200 * time.Millisecond
+	// DefaultMinCallInterval keeps below the 5 GetRecords calls a second
+	// a shard allows.
+	DefaultMinCallInterval = 200 * time.Millisecond
 )
 
 // KinesisAPI is the part of *kinesis.Client a worker uses.
@@ -123,9 +123,12 @@ type Polling struct {
 	// MaxRecords is GetRecords' Limit (default 10000).
 	MaxRecords int32
 	// IdleTimeBetweenReads is the pause after a response without records
-	// (default 1 s); calls are never closer than 200 ms, Kinesis's 5
-	// calls a second per shard.
+	// (default 1 s).
 	IdleTimeBetweenReads time.Duration
+	// MinCallInterval is the least time between two calls to one shard:
+	// zero means 200 ms, Kinesis's 5 calls a second per shard; a negative
+	// value means no pause, for servers without that limit.
+	MinCallInterval time.Duration
 }
 
 // FanOut reads with enhanced fan-out: SubscribeToShard on a registered
@@ -233,6 +236,12 @@ func (c Config) withDefaults() (settings, error) {
 	}
 	if s.polling.IdleTimeBetweenReads == 0 {
 		s.polling.IdleTimeBetweenReads = DefaultIdleTimeBetweenReads
+	}
+	switch {
+	case s.polling.MinCallInterval == 0:
+		s.polling.MinCallInterval = DefaultMinCallInterval
+	case s.polling.MinCallInterval < 0:
+		s.polling.MinCallInterval = 0
 	}
 	if s.fanOut != nil && s.fanOut.ConsumerName == "" {
 		s.fanOut.ConsumerName = s.AppName

@@ -19,13 +19,18 @@ func TestConfigDefaults(t *testing.T) {
 	if s.LeaseTable != "app" || s.WorkerID == "" || s.InitialPosition.Type != SentinelLatest ||
 		s.FailoverTime != 10*time.Second || s.renewInterval != 10*time.Second/3-25*time.Millisecond ||
 		s.TakeInterval != 20*time.Second || s.MaxLeasesForWorker != 0 || s.MaxLeasesToStealAtOneTime != 1 ||
-		s.ShardSyncInterval != time.Minute || s.polling.MaxRecords != 10000 || s.polling.IdleTimeBetweenReads != time.Second || s.fanOut != nil {
+		s.ShardSyncInterval != time.Minute || s.polling.MaxRecords != 10000 || s.polling.IdleTimeBetweenReads != time.Second || s.polling.MinCallInterval != 200*time.Millisecond || s.fanOut != nil {
 		t.Errorf("defaults: %+v", s)
 	}
 	f := base
 	f.Retrieval = FanOut{}
 	if s, _ := f.withDefaults(); s.fanOut == nil || s.fanOut.ConsumerName != "app" {
 		t.Errorf("fan-out consumer name defaults to AppName: %+v", s.fanOut)
+	}
+	n := base
+	n.Retrieval = Polling{MinCallInterval: -1}
+	if s, _ := n.withDefaults(); s.polling.MinCallInterval != 0 {
+		t.Errorf("negative MinCallInterval: %v, want no pause", s.polling.MinCallInterval)
 	}
 	for name, mod := range map[string]func(*Config){
 		"no app":              func(c *Config) { c.AppName = "" },

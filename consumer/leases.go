@@ -44,6 +44,12 @@ type lease struct {
 	endingHash    string
 }
 
+// awaitsParents: the lease's shard has not started and will read from its
+// start, so its parents' records must come first.
+func (l *lease) awaitsParents() bool {
+	return l.checkpoint == TrimHorizon || l.checkpoint == AtTimestamp
+}
+
 // errConditionFailed: a conditional write found the lease changed.
 var errConditionFailed = errors.New("consumer: conditional check failed")
 

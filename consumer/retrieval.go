@@ -34,11 +34,62 @@ type fetcher interface {
 	close()
 }
 
-func (w *Worker) newFetcher(shardID string, from ExtendedSequenceNumber) fetcher {
+// newFetcher reads shardID from from; ctx bounds the polling prefetch.
+func (w *Worker) newFetcher(ctx context.Context, shardID string, from ExtendedSequenceNumber) fetcher {
 	if w.s.fanOut != nil {
 		return &fanOutFetcher{w: w, shard: shardID, from: from}
 	}
-	return &pollFetcher{w: w, shard: shardID, from: from}
+	return newPrefetcher(ctx, &pollFetcher{w: w, shard: shardID, from: from})
+}
+
+// prefetcher reads the next batch while the processor handles the
+// current one, as the KCL's PrefetchRecordsPublisher: one goroutine keeps
+// the order, and the unbuffered hand-off keeps it one batch ahead.
+type prefetcher struct {
+	out    chan fetched
+	cancel context.CancelFunc
+	done   chan struct{}
+	f      fetcher
+}
+
+type fetched struct {
+	b   batch
+	err error
+}
+
+func newPrefetcher(ctx context.Context, f fetcher) *prefetcher {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &prefetcher{out: make(chan fetched), cancel: cancel, done: make(chan struct{}), f: f}
+	go func() {
+		defer close(p.done)
+		for {
+			b, err := f.next(ctx)
+			select {
+			case p.out <- fetched{b, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || b.ended {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *prefetcher) next(ctx context.Context) (batch, error) {
+	select {
+	case r := <-p.out:
+		return r.b, r.err
+	case <-ctx.Done():
+		return batch{}, ctx.Err()
+	}
+}
+
+func (p *prefetcher) close() {
+	p.cancel()
+	<-p.done
+	p.f.close()
 }
 
 // streamRef names the stream by name or, for "arn:...", by ARN.
@@ -98,7 +149,7 @@ func (f *pollFetcher) fail(op string, err error) {
 
 func (f *pollFetcher) next(ctx context.Context) (batch, error) {
 	for {
-		if err := sleep(ctx, max(f.wait, minCallInterval-time.Since(f.lastCall))); err != nil {
+		if err := sleep(ctx, max(f.wait, f.w.s.polling.MinCallInterval-time.Since(f.lastCall))); err != nil {
 			return batch{}, err
 		}
 		if f.it == "" {

@@ -32,7 +32,7 @@ func (w *Worker) runShard(h *heldLease) {
 	if l.checkpoint == ShardEnd {
 		// Processed to the end by an earlier owner: make sure the
 		// children can start, then hold the lease until it is cleaned up.
-		w.ensureChildren(readCtx, log, l, nil)
+		w.ensureChildren(readCtx, readCtx, log, l, nil)
 		<-readCtx.Done()
 		return
 	}
@@ -42,7 +42,7 @@ func (w *Worker) runShard(h *heldLease) {
 	p.Initialize(h.ctx, InitializeInput{ShardID: l.key, ExtendedSequenceNumber: l.checkpoint, PendingCheckpoint: l.pending})
 
 	hashRange := parseRange(l.startingHash, l.endingHash)
-	f := w.newFetcher(l.key, l.checkpoint)
+	f := w.newFetcher(readCtx, l.key, l.checkpoint)
 	defer f.close()
 	var end *batch
 	for {
@@ -76,28 +76,40 @@ func (w *Worker) runShard(h *heldLease) {
 
 // shardEnded creates the children's leases, records them on the parent's
 // lease, and has the processor checkpoint SHARD_END, calling ShardEnded
-// again until it does.
+// again until it does. At shutdown the retries stop: the processor gets
+// ShutdownRequested instead, the lease is released at its last
+// checkpoint, and the next owner ends the shard again.
 func (w *Worker) shardEnded(ctx context.Context, log *slog.Logger, h *heldLease, p Processor, cp *checkpointer, children []ktypes.ChildShard) {
-	if !w.ensureChildren(ctx, log, h.lease, children) {
+	retryCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(w.runCtx, cancel)()
+	stopped := func() {
 		if h.lost.Load() {
 			p.LeaseLost(w.bg, LeaseLostInput{ShardID: h.key})
 		} else {
 			p.ShutdownRequested(h.ctx, ShutdownRequestedInput{ShardID: h.key, Checkpointer: cp})
 		}
+	}
+	// One attempt even when shutting down, so children can start.
+	if !w.ensureChildren(ctx, retryCtx, log, h.lease, children) {
+		stopped()
 		return
 	}
 	cp.ended()
-	// Retries stop at shutdown too: the next owner ends the shard again.
-	retryCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(w.runCtx, cancel)()
 	for attempt := 1; ; attempt++ {
 		p.ShardEnded(h.ctx, ShardEndedInput{ShardID: h.key, Checkpointer: cp})
-		if cp.current() == ShardEnd || h.lost.Load() {
+		if cp.current() == ShardEnd {
+			return
+		}
+		if h.lost.Load() || retryCtx.Err() != nil {
+			cp.notEnded()
+			stopped()
 			return
 		}
 		log.Error("the processor did not checkpoint at the end of the shard; calling ShardEnded again")
 		if sleep(retryCtx, backoff(attempt, time.Second, 30*time.Second)) != nil {
+			cp.notEnded()
+			stopped()
 			return
 		}
 	}
@@ -105,18 +117,19 @@ func (w *Worker) shardEnded(ctx context.Context, log *slog.Logger, h *heldLease,
 
 // ensureChildren creates the leases of a shard's children (from
 // GetRecords' ChildShards, else from ListShards) and records them on the
-// parent's lease. False means ctx ended first.
-func (w *Worker) ensureChildren(ctx context.Context, log *slog.Logger, l *lease, given []ktypes.ChildShard) bool {
+// parent's lease, retrying until retryCtx ends. False means it ended
+// first.
+func (w *Worker) ensureChildren(ctx, retryCtx context.Context, log *slog.Logger, l *lease, given []ktypes.ChildShard) bool {
 	for attempt := 1; ; attempt++ {
 		err := w.createChildren(ctx, l, given)
 		if err == nil {
 			return true
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || retryCtx.Err() != nil {
 			return false
 		}
 		log.Warn("creating child leases", "err", err)
-		if sleep(ctx, backoff(attempt, 100*time.Millisecond, 10*time.Second)) != nil {
+		if sleep(retryCtx, backoff(attempt, 100*time.Millisecond, 10*time.Second)) != nil {
 			return false
 		}
 	}
@@ -149,22 +162,74 @@ func (w *Worker) createChildren(ctx context.Context, l *lease, given []ktypes.Ch
 		}
 	}
 	ids := make([]string, 0, len(children))
+	var listed map[string]bool // ListShards, read only if needed
 	for _, c := range children {
+		ids = append(ids, c.id)
+		ok, err := w.otherParentsLeased(ctx, l.key, c, &listed)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// As the KCL: a merge child waits for its other parent's
+			// lease, else it would be read before that parent. The
+			// shard sync creates both, parent first; or that parent
+			// creates the child when it ends.
+			continue
+		}
 		if _, err := w.store.create(ctx, c.newLease(TrimHorizon)); err != nil {
 			return err
 		}
-		ids = append(ids, c.id)
 	}
 	return w.store.setChildren(ctx, l.key, ids)
 }
 
-// waitParents waits until every parent's lease reads SHARD_END or is
-// gone, as the KCL's BlockOnParentShardTask: a missing parent lease was
-// finished and cleaned up, or was never needed. False means ctx ended.
+// otherParentsLeased reports whether each parent of c besides the ending
+// one has a lease or is gone from the stream (expired).
+func (w *Worker) otherParentsLeased(ctx context.Context, ending string, c shardInfo, listed *map[string]bool) (bool, error) {
+	for _, p := range c.parents {
+		if p == ending {
+			continue
+		}
+		pl, err := w.store.get(ctx, p)
+		if err != nil {
+			return false, err
+		}
+		if pl != nil {
+			continue
+		}
+		if *listed == nil {
+			shards, err := w.listShards(ctx)
+			if err != nil {
+				return false, err
+			}
+			*listed = make(map[string]bool, len(shards))
+			for _, s := range shards {
+				(*listed)[s.id] = true
+			}
+		}
+		if (*listed)[p] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// waitParents waits until every parent's lease reads SHARD_END, as the
+// KCL's BlockOnParentShardTask. A missing parent lease means the parent
+// was finished and cleaned up, or was never to be read, except when this
+// shard has not started and reads from its start while the parent is
+// still listed: then the parent was never leased (a merge child made
+// before the other parent's lease, by an older version) and has records
+// to read first, so a shard sync gives it a lease. False means ctx ended.
 func (w *Worker) waitParents(ctx context.Context, l *lease) bool {
+	gone := map[string]bool{} // parents not listed: expired
 	for {
 		ready := true
+		var unleased []string
 		for _, p := range l.parents {
+			if gone[p] {
+				continue
+			}
 			pl, err := w.store.get(ctx, p)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -173,9 +238,17 @@ func (w *Worker) waitParents(ctx context.Context, l *lease) bool {
 				ready = false
 				break
 			}
-			if pl != nil && pl.checkpoint != ShardEnd {
+			if pl == nil && l.awaitsParents() {
+				unleased = append(unleased, p)
+			} else if pl != nil && pl.checkpoint != ShardEnd {
 				ready = false
-				break
+			}
+		}
+		if ready && len(unleased) > 0 {
+			var err error
+			ready, err = w.leaseParents(ctx, l, unleased, gone)
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn("leasing parents", "shard", l.key, "err", err)
 			}
 		}
 		if ready {
@@ -185,6 +258,33 @@ func (w *Worker) waitParents(ctx context.Context, l *lease) bool {
 			return false
 		}
 	}
+}
+
+// leaseParents checks whether parents without leases are still listed,
+// marking those that are not in gone, and syncs shards so the listed ones
+// get leases. True means none is listed.
+func (w *Worker) leaseParents(ctx context.Context, l *lease, unleased []string, gone map[string]bool) (bool, error) {
+	shards, err := w.listShards(ctx)
+	if err != nil {
+		return false, err
+	}
+	listed := make(map[string]bool, len(shards))
+	for _, s := range shards {
+		listed[s.id] = true
+	}
+	ready := true
+	for _, p := range unleased {
+		if !listed[p] {
+			gone[p] = true
+			continue
+		}
+		ready = false
+	}
+	if !ready {
+		w.log.Info("parent shard has no lease; creating it first", "shard", l.key)
+		return false, w.syncShards(ctx)
+	}
+	return true, nil
 }
 
 func parseRange(start, end string) *aggregation.HashRange {
@@ -239,9 +339,10 @@ type checkpointer struct {
 	w *Worker
 	h *heldLease
 
-	mu      sync.Mutex
-	last    ExtendedSequenceNumber // the lease's checkpoint
-	largest ExtendedSequenceNumber // the last record delivered, or SHARD_END
+	mu        sync.Mutex
+	last      ExtendedSequenceNumber // the lease's checkpoint
+	largest   ExtendedSequenceNumber // the last record delivered, or SHARD_END
+	beforeEnd ExtendedSequenceNumber
 }
 
 func (c *checkpointer) delivered(e ExtendedSequenceNumber) {
@@ -250,7 +351,21 @@ func (c *checkpointer) delivered(e ExtendedSequenceNumber) {
 	c.mu.Unlock()
 }
 
-func (c *checkpointer) ended() { c.delivered(ShardEnd) }
+// ended permits SHARD_END; notEnded takes it back when the shard is left
+// without it, so Checkpoint writes the last record instead.
+func (c *checkpointer) ended() {
+	c.mu.Lock()
+	c.beforeEnd, c.largest = c.largest, ShardEnd
+	c.mu.Unlock()
+}
+
+func (c *checkpointer) notEnded() {
+	c.mu.Lock()
+	if c.largest == ShardEnd && c.last != ShardEnd {
+		c.largest = c.beforeEnd
+	}
+	c.mu.Unlock()
+}
 
 func (c *checkpointer) current() ExtendedSequenceNumber {
 	c.mu.Lock()

@@ -94,6 +94,8 @@ func (w *Worker) syncLoop(ctx context.Context, synced chan struct{}, fail contex
 // longer needed. Leases are read before shards are listed, so every lease
 // read belongs to a shard the listing knows unless the shard expired.
 func (w *Worker) syncShards(ctx context.Context) error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
 	leases, err := w.store.list(ctx)
 	if err != nil {
 		return fmt.Errorf("consumer: reading leases: %w", err)
@@ -121,19 +123,29 @@ func (w *Worker) syncShards(ctx context.Context) error {
 //     their old records are not wanted.
 //
 // Closed shards are never the starting point, so the history of shards
-// already processed and cleaned up is not read again.
+// already processed and cleaned up is not read again. A leased child
+// not yet started from TRIM_HORIZON or AT_TIMESTAMP whose listed parent
+// lacks a lease is treated as a leased descendant: its parents get one.
 func newLeases(shards []shardInfo, leases []*lease, initial string) []*lease {
 	byID := make(map[string]shardInfo, len(shards))
 	for _, s := range shards {
 		byID[s.id] = s
 	}
 	leased := make(map[string]bool, len(leases))
+	var waiting []string // leased, unstarted, to be read after their parents
 	for _, l := range leases {
 		leased[l.key] = true
+		if l.awaitsParents() {
+			waiting = append(waiting, l.key)
+		}
 	}
 	initialCP := ExtendedSequenceNumber{SequenceNumber: initial}
 	created := map[string]*lease{}
 	memo := map[string]bool{}
+	waitingSet := make(map[string]bool, len(waiting))
+	for _, k := range waiting {
+		waitingSet[k] = true
+	}
 	var descendant func(id string) bool
 	// descendant reports whether id is leased or must be read because an
 	// ancestor is (or, from TRIM_HORIZON or AT_TIMESTAMP, always).
@@ -142,15 +154,16 @@ func newLeases(shards []shardInfo, leases []*lease, initial string) []*lease {
 			return v
 		}
 		memo[id] = false
+		s, ok := byID[id]
 		if leased[id] {
 			memo[id] = true
-			return true
-		}
-		s, ok := byID[id]
-		if !ok {
+			if !waitingSet[id] || !ok {
+				return true
+			}
+		} else if !ok {
 			return false
 		}
-		isDesc := false
+		isDesc := leased[id]
 		descParents := map[string]bool{}
 		for _, p := range s.parents {
 			if _, listed := byID[p]; listed && descendant(p) {
@@ -174,6 +187,11 @@ func newLeases(shards []shardInfo, leases []*lease, initial string) []*lease {
 		}
 		memo[id] = isDesc
 		return isDesc
+	}
+	// A lease made without its parents' (by an older version, or by hand)
+	// gets them now: the child waits for them.
+	for _, k := range waiting {
+		descendant(k)
 	}
 	for _, s := range shards {
 		if s.closed || leased[s.id] || created[s.id] != nil {
@@ -303,7 +321,8 @@ func (w *Worker) setupFanOut(ctx context.Context) (string, error) {
 		case !retryable(err):
 			return "", fmt.Errorf("consumer: describing stream consumer: %w", err)
 		}
-		if err := sleep(ctx, backoff(attempt, 100*time.Millisecond, 5*time.Second)); err != nil {
+		// A new consumer is ACTIVE soon: poll early, then back off.
+		if err := sleep(ctx, backoff(attempt, 10*time.Millisecond, 5*time.Second)); err != nil {
 			return "", err
 		}
 	}

@@ -73,3 +73,37 @@ func TestExtendedSequenceNumberCompare(t *testing.T) {
 		t.Errorf("starting sentinels must come before records")
 	}
 }
+
+// TestNewLeasesForWaitingChild: a child leased at TRIM_HORIZON while a
+// listed parent has no lease (an older version's merge) gets the parent
+// leased, and the parent's unleased ancestors back to a leased one; a
+// child that started, or starts at LATEST, does not.
+func TestNewLeasesForWaitingChild(t *testing.T) {
+	shards := []shardInfo{
+		{id: "p", closed: true},
+		{id: "q0", closed: true},
+		{id: "q", parents: []string{"q0"}, closed: true},
+		{id: "m", parents: []string{"p", "q"}},
+	}
+	for _, tc := range []struct {
+		name    string
+		initial string
+		child   ExtendedSequenceNumber
+		want    map[string]string
+	}{
+		{"waiting", SentinelLatest, TrimHorizon, map[string]string{"q": "TRIM_HORIZON"}},
+		{"started", SentinelTrimHorizon, ExtendedSequenceNumber{SequenceNumber: "5"}, map[string]string{}},
+		{"at LATEST", SentinelLatest, Latest, map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			leases := []*lease{{key: "p", checkpoint: ShardEnd}, {key: "q0", checkpoint: TrimHorizon}, {key: "m", checkpoint: tc.child}}
+			got := map[string]string{}
+			for _, l := range newLeases(shards, leases, tc.initial) {
+				got[l.key] = l.checkpoint.SequenceNumber
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

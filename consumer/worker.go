@@ -26,6 +26,8 @@ type Worker struct {
 	seen    map[string]seenLease // the taker's view of every lease
 	missing map[string]int       // leases whose shard listings missed, in a row
 
+	syncMu sync.Mutex // one shard sync at a time: cleanup counts listings
+
 	consumerARN string // FanOut
 	shards      sync.WaitGroup
 
@@ -148,9 +150,10 @@ func (w *Worker) Run(parent context.Context) error {
 	return nil
 }
 
-// evictAll releases every lease still held.
+// evictAll releases every lease still held. Its context is its own: bg
+// has ended when the shutdown timed out, and the leases must still go.
 func (w *Worker) evictAll(bg context.Context) {
-	ctx, cancel := context.WithTimeout(bg, w.s.FailoverTime)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), w.s.FailoverTime)
 	defer cancel()
 	w.mu.Lock()
 	held := make([]*heldLease, 0, len(w.held))
