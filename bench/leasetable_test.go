@@ -15,14 +15,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,12 +28,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/testdynalite"
 )
 
 const leaseTable = "BenchLeases"
-
-// dynaliteBin is where `make clients` installs dynalite.
-var dynaliteBin = filepath.Join("..", "test", "e2e", "clients", "node_modules", ".bin", "dynalite")
 
 // BenchmarkLeaseRenew: UpdateItem with Expected leaseCounter = N and
 // AttributeUpdates PUT leaseCounter N+1, as the KCL renews a lease, through
@@ -55,7 +47,7 @@ func BenchmarkLeaseRenew(b *testing.B) {
 			if backend == "rivulet" {
 				url = startServer(b, rivulet.Config{})
 			} else {
-				url = startDynalite(b)
+				url = testdynalite.Run(b)
 			}
 			c := leaseClient(b, url)
 			createLeaseTable(b, c)
@@ -183,54 +175,4 @@ func createLeaseTable(b *testing.B, c *dynamodb.Client) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// startDynalite runs dynalite in memory on a free loopback port until b
-// ends, and returns its endpoint.
-func startDynalite(b *testing.B) string {
-	b.Helper()
-	if _, err := os.Stat(dynaliteBin); err != nil {
-		b.Fatalf("dynalite, the baseline, is not installed; run `make clients`: %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	var out strings.Builder
-	cmd := exec.Command(dynaliteBin, "--host", "127.0.0.1", "--port", port,
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start dynalite: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	b.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	url := "http://127.0.0.1:" + port
-	client := &http.Client{Transport: &http.Transport{}}
-	defer client.CloseIdleConnections()
-	for deadline := time.Now().Add(hangTimeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case <-done:
-			b.Fatalf("dynalite exited:\n%s", out.String())
-		default:
-		}
-		if resp, err := client.Get(url + "/"); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-	}
-	b.Fatalf("dynalite did not answer within %v", hangTimeout)
-	return ""
 }

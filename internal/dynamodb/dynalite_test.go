@@ -3,82 +3,17 @@ package dynamodb
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/rivulet/rivulet/internal/testdynalite"
 )
-
-// dynalitePath finds dynalite, an independent DynamoDB implementation
-// that mirrors AWS's messages: $DYNALITE, or the e2e clients' install in
-// this checkout or, from a git worktree, in the main checkout.
-func dynalitePath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("DYNALITE"); p != "" {
-		return p
-	}
-	const rel = "test/e2e/clients/node_modules/.bin/dynalite"
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cands := []string{filepath.Join(root, rel)}
-	// A worktree's .git file names the main repository's git directory.
-	if b, err := os.ReadFile(filepath.Join(root, ".git")); err == nil {
-		if dir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir: "); ok {
-			if i := strings.Index(dir, "/.git/worktrees/"); i > 0 {
-				cands = append(cands, filepath.Join(dir[:i], rel))
-			}
-		}
-	}
-	for _, c := range cands {
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	t.Fatalf("dynalite not found (tried %v); run npm ci in test/e2e/clients or set DYNALITE", cands)
-	return ""
-}
-
-// startDynalite runs dynalite on a free port until the test ends.
-func startDynalite(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(dynalitePath(t), "--port", fmt.Sprint(port), "--createTableMs", "0", "--deleteTableMs", "0")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting dynalite: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dynalite did not start: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestDifferentialDynalite sends the same requests to dynalite and to
 // the handler and compares status, error type and message.
 func TestDifferentialDynalite(t *testing.T) {
-	theirs := startDynalite(t)
+	theirs := testdynalite.Run(t)
 	e := newEnv(t)
 	ours := e.srv.URL
 	t.Cleanup(http.DefaultClient.CloseIdleConnections)

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -28,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rivulet/rivulet/internal/testdynalite"
 )
 
 // The DynamoDB tests run the same clients and assertions against Rivulet
@@ -39,9 +40,6 @@ import (
 
 // ddbBackends are the implementations every DynamoDB test runs against.
 var ddbBackends = []string{"rivulet", "dynalite"}
-
-// dynalitePath is installed by `make clients` from clients/package.json.
-var dynalitePath = filepath.Join("clients", "node_modules", ".bin", "dynalite")
 
 // ddbTarget is one running DynamoDB endpoint.
 type ddbTarget struct {
@@ -73,80 +71,15 @@ func startDDB(t *testing.T, backend string) *ddbTarget {
 	return &ddbTarget{backend: backend, url: s.endpoint(), http: s.http}
 }
 
-// startDynalite runs dynalite on a free loopback port, in memory, with
-// table transitions immediate, until the test ends.
+// startDynalite runs dynalite until the test ends. dynalite takes its
+// ARNs' region and account from AWS_REGION and AWS_ACCOUNT_ID: clientEnv's
+// give us-east-1 and 000000000000, as Rivulet's ARNs have.
 func startDynalite(t *testing.T) *ddbTarget {
 	t.Helper()
-	if _, err := os.Stat(dynalitePath); err != nil {
-		t.Fatalf("dynalite is not installed; run `make clients` (npm ci in test/e2e/clients): %v", err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is required for dynalite; run `make clients`: %v", err)
-	}
-	var log *syncBuffer
-	for attempt := 0; attempt < 3; attempt++ {
-		var d *ddbTarget
-		if d, log = tryDynalite(t); d != nil {
-			return d
-		}
-		if !strings.Contains(log.String(), "EADDRINUSE") {
-			break
-		}
-	}
-	t.Fatalf("dynalite did not start:\n%s", tail(log.String()))
-	return nil
-}
-
-func tryDynalite(t *testing.T) (*ddbTarget, *syncBuffer) {
-	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	host, port, _ := net.SplitHostPort(addr)
-	log := &syncBuffer{}
-	cmd := exec.Command(dynalitePath, "--host", host, "--port", port,
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	// dynalite takes its ARNs' region from AWS_REGION and account from
-	// AWS_ACCOUNT_ID: clientEnv's give us-east-1 and 000000000000, as
-	// Rivulet's ARNs have.
-	cmd.Env = clientEnv(t)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dynalite: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
+	url := testdynalite.Run(t, clientEnv(t)...)
 	tr := &http.Transport{DialContext: (&net.Dialer{Timeout: hangTimeout}).DialContext, MaxIdleConnsPerHost: 16}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		tr.CloseIdleConnections()
-		if t.Failed() {
-			t.Logf("dynalite %s log:\n%s", addr, tail(log.String()))
-		}
-	})
-	d := &ddbTarget{backend: "dynalite", url: "http://" + addr, http: &http.Client{Transport: tr}}
-	// dynalite answers GET / with 200 once it listens.
-	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.url+"/", nil)
-		if resp, err := d.http.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d, log
-			}
-		}
-		select {
-		case <-done:
-			return nil, log
-		case <-ctx.Done():
-			return nil, log
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &ddbTarget{backend: "dynalite", url: url, http: &http.Client{Transport: tr}}
 }
 
 // Items are compared flattened: attribute name to "TYPE:value", e.g.

@@ -4,90 +4,41 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rivulet/rivulet/internal/dynamodb/item"
+	"github.com/rivulet/rivulet/internal/testdynalite"
 )
-
-// dynalitePath finds the dynalite the e2e client tests install; the
-// differential test fails without it, so a broken setup is noticed.
-func dynalitePath(t *testing.T) string {
-	if p := os.Getenv("DYNALITE"); p != "" {
-		return p
-	}
-	rel := filepath.Join("..", "..", "..", "test", "e2e", "clients", "node_modules", ".bin", "dynalite")
-	for _, p := range []string{rel, "/work/main/test/e2e/clients/node_modules/.bin/dynalite"} {
-		if _, err := os.Stat(p); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs
-		}
-	}
-	t.Fatalf("dynalite not found (run npm ci in test/e2e/clients or set DYNALITE)")
-	return ""
-}
 
 // One dynalite serves every differential test; TestMain stops it.
 var dyn struct {
 	once sync.Once
-	cmd  *exec.Cmd
-	url  string
+	srv  *testdynalite.Server
 	err  error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if dyn.cmd != nil {
-		_ = dyn.cmd.Process.Kill()
-		_ = dyn.cmd.Wait()
+	if dyn.srv != nil {
+		dyn.srv.Close()
 	}
 	os.Exit(code)
 }
 
+// startDynalite returns the shared dynalite's endpoint, with the trailing
+// slash the differential tests join paths to.
 func startDynalite(t *testing.T) string {
-	bin := dynalitePath(t)
-	dyn.once.Do(func() { dyn.url, dyn.err = launchDynalite(bin) })
+	dyn.once.Do(func() { dyn.srv, dyn.err = testdynalite.Start() })
 	if dyn.err != nil {
 		t.Fatal(dyn.err)
 	}
-	return dyn.url
-}
-
-func launchDynalite(bin string) (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--createTableMs", "0")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start dynalite: %v", err)
-	}
-	dyn.cmd = cmd
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return "http://" + addr + "/", nil
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("dynalite did not start on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return dyn.srv.URL + "/"
 }
 
 // dynaliteCall returns dynalite's error type and message for a request.
