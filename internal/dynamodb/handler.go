@@ -9,7 +9,6 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"runtime/debug"
@@ -17,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/auth/sigv4"
 	"github.com/rivulet/rivulet/internal/kinesis"
+	"github.com/rivulet/rivulet/internal/wire"
 )
 
 // TargetPrefix is the X-Amz-Target service of the DynamoDB API.
@@ -241,28 +240,13 @@ func (h *Handler) fail(x *exchange, err error) {
 	x.writeError(we)
 }
 
-// authenticate finds the caller, as the Kinesis adapter does: with a
-// verifier the principal's account in the scope's region; without one,
-// a complete signature is still required and its scope names the caller.
+// authenticate finds the caller exactly as the Kinesis adapter does.
 func (h *Handler) authenticate(r *http.Request, body []byte) (kinesis.Caller, *wireError) {
-	sig, err := sigv4.Parse(r)
+	c, err := wire.Authenticate(r, body, h.verifier)
 	if err != nil {
 		return kinesis.Caller{}, authError(err)
 	}
-	if h.verifier == nil {
-		return callerFromCredential(sig.Credential), nil
-	}
-	id, err := h.verifier.Check(r, body, &sig)
-	if err != nil {
-		return kinesis.Caller{}, authError(err)
-	}
-	return kinesis.Caller{
-		Account:         id.Principal.Account,
-		Region:          id.Region,
-		Principal:       id.Principal,
-		SourceIP:        sourceIP(r.RemoteAddr),
-		SecureTransport: r.TLS != nil,
-	}, nil
+	return c, nil
 }
 
 // authError renders a signature failure in DynamoDB's words.
@@ -277,27 +261,6 @@ func authError(err error) *wireError {
 		msg = "Request is missing Authentication Token"
 	}
 	return &wireError{status: e.Status, typ: nsCoral + e.Type, msgKey: "message", msg: msg}
-}
-
-func sourceIP(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
-		return host
-	}
-	return remote
-}
-
-// callerFromCredential reads "AKID/DATE/REGION/SERVICE/aws4_request"; a
-// 12-digit access key id is taken as the account.
-func callerFromCredential(cred string) kinesis.Caller {
-	c := kinesis.DefaultCaller
-	parts := strings.Split(cred, "/")
-	if auth.IsAccountID(parts[0]) {
-		c.Account = parts[0]
-	}
-	if len(parts) >= 3 && sigv4.IsRegion(parts[2]) {
-		c.Region = parts[2]
-	}
-	return c
 }
 
 func (h *Handler) readBody(x *exchange) ([]byte, error) {

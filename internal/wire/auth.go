@@ -17,16 +17,27 @@ import (
 // signature is required but not checked: the credential scope names the
 // caller, and clients that sign badly are still told so as AWS would.
 func (h *Handler) authenticate(r *http.Request, body []byte) (kinesis.Caller, *apiError) {
+	c, err := Authenticate(r, body, h.verifier)
+	if err != nil {
+		return kinesis.Caller{}, authError(err)
+	}
+	return c, nil
+}
+
+// Authenticate is the caller of a SigV4-signed request, as described
+// above; v nil means auth none. Errors are *sigv4.Error. The lease-table
+// API's handler shares it, so both APIs name callers alike.
+func Authenticate(r *http.Request, body []byte, v *sigv4.Verifier) (kinesis.Caller, error) {
 	sig, err := sigv4.Parse(r)
 	if err != nil {
-		return kinesis.Caller{}, authError(err)
+		return kinesis.Caller{}, err
 	}
-	if h.verifier == nil {
+	if v == nil {
 		return callerFromCredential(sig.Credential), nil
 	}
-	id, err := h.verifier.Check(r, body, &sig)
+	id, err := v.Check(r, body, &sig)
 	if err != nil {
-		return kinesis.Caller{}, authError(err)
+		return kinesis.Caller{}, err
 	}
 	return kinesis.Caller{
 		Account:         id.Principal.Account,

@@ -353,42 +353,27 @@ func (p *parser) asOperand(n *node) {
 
 // parseOr and parseAnd read a whole chain before checking its members,
 // as DynamoDB's right-recursive grammar does.
-func (p *parser) parseOr() *node {
-	l := p.parseAnd()
-	if !isKeyword(p.peek(), "OR") {
-		return l
-	}
-	args := []*node{l}
-	for isKeyword(p.peek(), "OR") {
-		p.asCondition(args[len(args)-1])
-		p.next()
-		p.countOp()
-		args = append(args, p.parseAnd())
-	}
-	p.asCondition(args[len(args)-1])
-	for _, a := range args {
-		p.checkMisusedSize(a)
-	}
-	return &node{kind: kOr, args: args, end: p.i}
-}
+func (p *parser) parseOr() *node { return p.parseChain("OR", kOr, p.parseAnd) }
 
-func (p *parser) parseAnd() *node {
-	l := p.parseNot()
-	if !isKeyword(p.peek(), "AND") {
+func (p *parser) parseAnd() *node { return p.parseChain("AND", kAnd, p.parseNot) }
+
+func (p *parser) parseChain(keyword string, k kind, operand func() *node) *node {
+	l := operand()
+	if !isKeyword(p.peek(), keyword) {
 		return l
 	}
 	args := []*node{l}
-	for isKeyword(p.peek(), "AND") {
+	for isKeyword(p.peek(), keyword) {
 		p.asCondition(args[len(args)-1])
 		p.next()
 		p.countOp()
-		args = append(args, p.parseNot())
+		args = append(args, operand())
 	}
 	p.asCondition(args[len(args)-1])
 	for _, a := range args {
 		p.checkMisusedSize(a)
 	}
-	return &node{kind: kAnd, args: args, end: p.i}
+	return &node{kind: k, args: args, end: p.i}
 }
 
 func (p *parser) parseNot() *node {
