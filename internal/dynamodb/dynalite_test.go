@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rivulet/rivulet/internal/testdynalite"
 )
@@ -29,6 +30,9 @@ func TestDifferentialDynalite(t *testing.T) {
 		for _, url := range []string{theirs, ours} {
 			if status, body, _ := raw(t, url, TargetPrefix+"."+s.op, s.body); status != 200 {
 				t.Fatalf("setup %s at %s: %d %s", s.op, url, status, body)
+			}
+			if s.op == "CreateTable" {
+				waitActive(t, url, "leases")
 			}
 		}
 	}
@@ -237,4 +241,19 @@ func normalize(body string) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// waitActive waits for a table to be ACTIVE: dynalite's CREATING lasts a
+// timer tick even with --createTableMs 0, and refuses items until then.
+func waitActive(t *testing.T, url, table string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		_, body, _ := raw(t, url, TargetPrefix+".DescribeTable", `{"TableName":"`+table+`"}`)
+		if strings.Contains(body, `"TableStatus":"ACTIVE"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("table %s at %s not ACTIVE: %s", table, url, body)
+		}
+	}
 }

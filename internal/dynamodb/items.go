@@ -529,25 +529,20 @@ func (s *Service) UpdateItem(ctx context.Context, in *UpdateItemInput) (*ItemOut
 	case "ALL_NEW":
 		out.Attributes = new
 	case "UPDATED_OLD":
-		out.Attributes = pick(old, paths)
+		out.Attributes = nonEmpty(upd.Updated().Apply(old))
 	case "UPDATED_NEW":
-		out.Attributes = pick(new, paths)
+		out.Attributes = nonEmpty(upd.Updated().Apply(new))
 	}
 	return out, nil
 }
 
-// pick is the named top-level attributes of it that exist; nil if none.
-func pick(it item.Item, names []string) item.Item {
-	var out item.Item
-	for _, n := range names {
-		if v, ok := it[n]; ok {
-			if out == nil {
-				out = item.Item{}
-			}
-			out[n] = v
-		}
+// nonEmpty is it, or nil when it has no attributes: DynamoDB then leaves
+// Attributes out.
+func nonEmpty(it item.Item) item.Item {
+	if len(it) == 0 {
+		return nil
 	}
-	return out
+	return it
 }
 
 // attributeUpdates converts the legacy AttributeUpdates after DynamoDB's

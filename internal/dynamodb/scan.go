@@ -322,12 +322,9 @@ func (s *Service) Query(ctx context.Context, in *ScanInput) (*ScanOutput, error)
 			return nil, valueError(err)
 		}
 	}
-	hashVal, rangeCond, err := keyCond.Key(hashName, rangeName)
+	hashVal, rangeCond, err := keyCond.KeyTyped(hashName, p.m.attrType(hashName), rangeName, p.m.attrType(rangeName))
 	if err != nil {
 		return nil, valueError(err)
-	}
-	if t := p.m.attrType(hashName); hashVal.Type.String() != t {
-		return nil, validationf(invalidParams + "Condition parameter type does not match schema type")
 	}
 	var heads map[string]bool
 	switch {
