@@ -390,7 +390,8 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 }
 
 // Endpoint is the plain listener's URL, such as "http://127.0.0.1:40123":
-// the BaseEndpoint of an aws-sdk-go-v2 client.
+// the BaseEndpoint of an aws-sdk-go-v2 client, for Kinesis and for the
+// lease-table (DynamoDB) API alike.
 func (s *Server) Endpoint() string { return s.endpoint }
 
 // TLSEndpoint is the TLS listener's URL, or "" without one.
