@@ -438,18 +438,7 @@ func testMetaShared(t *testing.T, open Open) {
 		}()
 	}
 	wg.Wait()
-	winners := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			winners++
-		case !errors.Is(err, store.ErrExists):
-			t.Fatalf("racing create: %v", err)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("%d racing creates won, want 1", winners)
-	}
+	oneWinner(t, errs, store.ErrExists)
 }
 
 func testSecret(t *testing.T, open Open) {
@@ -1132,5 +1121,23 @@ func testCloseShard(t *testing.T, open Open) {
 	}
 	if _, err := a.CloseShard(ctx, store.ShardRef{StreamID: "missing", Shard: 1}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("closing a missing shard: %v", err)
+	}
+}
+
+// oneWinner checks that exactly one of racing compare-and-swaps succeeded
+// and every other lost with loser.
+func oneWinner(t *testing.T, errs []error, loser error) {
+	t.Helper()
+	winners := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			winners++
+		case !errors.Is(err, loser):
+			t.Fatalf("racing write: %v, want success or %v", err, loser)
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d racing writes won, want 1", winners)
 	}
 }

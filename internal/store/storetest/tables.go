@@ -349,18 +349,7 @@ func tablesConcurrentCAS(t *testing.T, s store.Tables) {
 		}()
 	}
 	wg.Wait()
-	winners := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			winners++
-		case !errors.Is(err, store.ErrConflict):
-			t.Fatalf("unexpected error: %v", err)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("%d winners, want 1", winners)
-	}
+	oneWinner(t, errs, store.ErrConflict)
 
 	// Creates race the same way.
 	for i := range n {
@@ -371,18 +360,7 @@ func tablesConcurrentCAS(t *testing.T, s store.Tables) {
 		}()
 	}
 	wg.Wait()
-	winners = 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			winners++
-		case !errors.Is(err, store.ErrConflict):
-			t.Fatalf("unexpected error: %v", err)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("create: %d winners, want 1", winners)
-	}
+	oneWinner(t, errs, store.ErrConflict)
 
 	// Read-modify-write increments from many goroutines lose nothing.
 	if _, err := s.PutItem(ctx, "b1", []byte("ctr"), []byte("0"), 0); err != nil {
@@ -433,16 +411,5 @@ func tablesConcurrentCreate(t *testing.T, s store.Tables) {
 		}()
 	}
 	wg.Wait()
-	winners := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			winners++
-		case !errors.Is(err, store.ErrExists):
-			t.Fatalf("unexpected error: %v", err)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("%d winners, want 1", winners)
-	}
+	oneWinner(t, errs, store.ErrExists)
 }
