@@ -15,6 +15,7 @@ import (
 
 	"github.com/rivulet/rivulet/consumer"
 	"github.com/rivulet/rivulet/internal/delivery/dest"
+	"github.com/rivulet/rivulet/internal/delivery/process"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -66,3 +67,13 @@ func New(cfg Config) *Engine { return &Engine{cfg: cfg} }
 // Run delivers until ctx ends, then stops every delivery, releasing its
 // leases, and returns.
 func (e *Engine) Run(ctx context.Context) error { return errors.New("delivery: not implemented") }
+
+// Batch is one buffer's worth of records from either source, ready for
+// delivery.
+type Batch struct {
+	// ID is fixed by the batch's source position (the delivery stream or
+	// shard, and the first record's position), so a retry after a crash
+	// names the same objects and sends the same request ID.
+	ID      string
+	Records []process.Record
+}
