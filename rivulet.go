@@ -16,7 +16,9 @@ import (
 	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/auth/authz"
 	"github.com/rivulet/rivulet/internal/auth/sigv4"
+	"github.com/rivulet/rivulet/internal/delivery"
 	"github.com/rivulet/rivulet/internal/dynamodb"
+	"github.com/rivulet/rivulet/internal/firehose"
 	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/internal/kinesis/limits"
@@ -126,6 +128,9 @@ type Config struct {
 	// Credentials is the JSON credentials file AuthSigV4 needs.
 	Credentials string
 
+	// Firehose configures where delivery streams deliver.
+	Firehose Firehose
+
 	// DisableHTTPFastPath hands every request to net/http instead of
 	// answering plain HTTP/1.1 requests with Rivulet's own small server.
 	DisableHTTPFastPath bool
@@ -192,6 +197,10 @@ type Server struct {
 	admin    string
 
 	stopKeys func() // ends the watch on the shared credentials
+	// stopDelivery ends the delivery engine; delivered is closed once it
+	// has stopped.
+	stopDelivery context.CancelFunc
+	delivered    chan struct{}
 	stop     sync.Once
 	result   error
 }
@@ -277,6 +286,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 	var (
 		verifier   *sigv4.Verifier
 		ddbVerify  *sigv4.Verifier // the lease-table API's: service dynamodb
+		fhVerify   *sigv4.Verifier // the Firehose API's: service firehose
 		authorizer kinesis.Authorizer
 		adminAuth  func(*http.Request) error
 		stopKeys   = func() {}
@@ -295,6 +305,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		}()
 		verifier = sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: live})
 		ddbVerify = sigv4.New(sigv4.Config{Service: "dynamodb", MaxSkew: sigv4.SkewDynamoDB, Keys: live})
+		fhVerify = sigv4.New(sigv4.Config{Service: "firehose", MaxSkew: sigv4.SkewKinesis, Keys: live})
 		authorizer = authz.New()
 		adminAuth = authz.Admin(sigv4.New(sigv4.Config{Service: "rivulet", MaxSkew: sigv4.SkewKinesis, Keys: live}))
 	}
@@ -337,19 +348,35 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		Authorizer: authorizer,
 	})
 	kin := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
-	// The lease-table API shares the port; X-Amz-Target tells them apart.
-	ddb := dynamodb.NewHandler(dynamodb.New(st, dynamodb.Config{
+	// The lease-table and Firehose APIs share the port; X-Amz-Target
+	// tells them apart.
+	ddbSvc := dynamodb.New(st, dynamodb.Config{
 		Now:        cfg.Clock,
 		Logger:     logger,
 		Authorizer: authorizer,
-	}), dynamodb.HandlerOptions{Logger: logger, Verifier: ddbVerify})
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if dynamodb.IsTarget(r.Header) {
-			ddb.ServeHTTP(w, r)
-			return
-		}
-		kin.ServeHTTP(w, r)
 	})
+	ddb := dynamodb.NewHandler(ddbSvc, dynamodb.HandlerOptions{Logger: logger, Verifier: ddbVerify})
+	fh := firehose.NewHandler(firehose.New(st, firehose.Config{
+		Now:        cfg.Clock,
+		Logger:     logger,
+		Authorizer: authorizer,
+	}), firehose.HandlerOptions{Logger: logger, Verifier: fhVerify})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case dynamodb.IsTarget(r.Header):
+			ddb.ServeHTTP(w, r)
+		case firehose.IsTarget(r.Header):
+			fh.ServeHTTP(w, r)
+		default:
+			kin.ServeHTTP(w, r)
+		}
+	})
+	objects, err := objectStore(ctx, cfg, logger)
+	if err != nil {
+		svc.Close()
+		st.Close()
+		return nil, fmt.Errorf("rivulet: firehose: %w", err)
+	}
 	admin := http.NewServeMux()
 	admin.Handle("/admin/faults", faults.Handler())
 	admin.Handle("/admin/limits", limits.Handler(lim))
@@ -379,7 +406,34 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		st.Close()
 		return nil, fmt.Errorf("rivulet: %w", err)
 	}
-	s := &Server{log: logger, st: st, svc: svc, http: hs, endpoint: "http://" + hs.Addr().String(), stopKeys: stopKeys}
+	s := &Server{log: logger, st: st, svc: svc, http: hs, endpoint: "http://" + hs.Addr().String(), stopKeys: stopKeys,
+		stopDelivery: func() {}, delivered: make(chan struct{})}
+	if cfg.Firehose.Off {
+		close(s.delivered)
+	} else {
+		// Kinesis sources read through the service's own handlers, with
+		// no signature check or policy: the engine acts as the service.
+		ownDDB := dynamodb.NewHandler(ddbSvc, dynamodb.HandlerOptions{Logger: logger, Internal: true})
+		ownKin := wire.New(svc.Operations(), wire.Options{Logger: logger, Internal: true})
+		own := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if dynamodb.IsTarget(r.Header) {
+				ownDDB.ServeHTTP(w, r)
+				return
+			}
+			ownKin.ServeHTTP(w, r)
+		})
+		engine := delivery.New(delivery.Config{
+			Store:          st,
+			Objects:        objects,
+			Clients:        deliveryClients(own),
+			LambdaEndpoint: cfg.Firehose.LambdaEndpoint,
+			Now:            cfg.Clock,
+			Logger:         logger,
+		})
+		dctx, cancel := context.WithCancel(context.Background())
+		s.stopDelivery = cancel
+		go runDelivery(dctx, engine, logger, s.delivered)
+	}
 	if a := hs.TLSAddr(); a != nil {
 		s.tls = "https://" + a.String()
 	}
@@ -422,6 +476,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if err != nil {
 		s.log.Warn("in-flight requests did not finish in time", "err", err)
 	}
+	s.stopDelivery()
+	<-s.delivered
 	s.svc.Close()
 	s.stopKeys()
 	if cerr := s.st.Close(); cerr != nil {

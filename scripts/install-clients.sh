@@ -3,14 +3,15 @@
 #   - AWS CLI v2 (/usr/bin/aws) and boto3 for /usr/bin/python3, from Debian;
 #   - faketime (libfaketime), to run a client with its clock off;
 #   - @aws-sdk/client-kinesis, pinned in test/e2e/clients/package-lock.json;
-# and Chromium, which the admin listener's browser test (admin_browser_test.go)
-# drives headless.
+# Chromium, which the admin listener's browser test (admin_browser_test.go)
+# drives headless; PostgreSQL (initdb), which the Firehose PostgreSQL sink's
+# tests start; and versitygw, the real S3 server behind internal/tests3.
 # Safe to run again: it skips what is already installed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-apt_packages=(awscli python3-boto3 faketime chromium)
+apt_packages=(awscli python3-boto3 faketime chromium postgresql)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -50,6 +51,34 @@ fi
 
 if ! command -v chromium >/dev/null; then
 	echo "install-clients: chromium is not on PATH" >&2
+	exit 1
+fi
+
+# Debian installs initdb off PATH, under the versioned server directory.
+initdb=(/usr/lib/postgresql/*/bin/initdb)
+if [[ ! -x ${initdb[0]} ]]; then
+	echo "install-clients: no initdb under /usr/lib/postgresql/*/bin/" >&2
+	exit 1
+fi
+
+# versitygw (S3 over a POSIX directory) for the S3 destination's tests.
+# Building it takes minutes, so skip it when the pinned version is there.
+if ! command -v go >/dev/null; then
+	echo "install-clients: go is required to install versitygw" >&2
+	exit 1
+fi
+versitygw_version=v1.8.0
+# go install puts binaries in the first GOPATH entry.
+gopath=$(go env GOPATH)
+gobin=${gopath%%:*}/bin
+vgw=$gobin/versitygw
+if [[ ! -x $vgw ]] || ! go version -m "$vgw" 2>/dev/null |
+	grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+$versitygw_version([[:space:]]|\$)"; then
+	echo "install-clients: go install versitygw@$versitygw_version (takes a few minutes)"
+	GOBIN=$gobin go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+fi
+if ! "$vgw" --help >/dev/null 2>&1; then
+	echo "install-clients: $vgw does not run" >&2
 	exit 1
 fi
 

@@ -197,6 +197,15 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 	if cfg.InMemory {
 		rc.DataDir = ""
 	}
+	rc.Firehose = rivulet.Firehose{BucketDir: cfg.BucketDir, LambdaEndpoint: cfg.LambdaEndpoint, Off: !cfg.Delivery}
+	if cfg.S3Endpoint != "" {
+		ep := cfg.S3Endpoint
+		if ep == "aws" {
+			ep = ""
+		}
+		rc.Firehose.S3 = &rivulet.S3{Endpoint: ep, Region: cfg.S3Region, AccessKeyID: cfg.S3AccessKeyID,
+			SecretAccessKey: cfg.S3SecretAccessKey, VirtualHosted: cfg.S3VirtualHosted}
+	}
 	return rc
 }
 

@@ -101,6 +101,18 @@ type Config struct {
 	// KMSKeys is the key ring file of server-side encryption; "" means
 	// only alias/aws/kinesis.
 	KMSKeys string
+	// Delivery streams (docs/FIREHOSE.md): BucketDir holds BucketARN
+	// buckets as directories unless S3Endpoint names an S3-compatible
+	// store; LambdaEndpoint invokes transformation functions given as
+	// ARNs; NoDelivery serves the API without delivering from this process.
+	BucketDir         string
+	S3Endpoint        string
+	S3Region          string
+	S3AccessKeyID     string
+	S3SecretAccessKey string
+	S3VirtualHosted   bool
+	LambdaEndpoint    string
+	Delivery          bool
 	// NATSStoreKey turns on JetStream's encryption of the embedded file
 	// store (the key itself, read from the file when given as @FILE);
 	// NATSStoreCipher is "aes" or "chacha".
@@ -301,6 +313,37 @@ var settings = []setting{
 			c.KMSKeys = v
 			return nil
 		}},
+	{name: "bucket-dir", defText: "DATA-DIR/buckets", usage: "directory holding the S3 buckets delivery streams write to, one subdirectory per bucket (the local directory destination, a Rivulet extension), unless --s3-endpoint is set",
+		set: func(c *Config, v string) error { c.BucketDir = v; return nil }},
+	{name: "s3-endpoint", defText: "none", usage: "URL of an S3-compatible store (or \"aws\") that delivery streams write their buckets to, instead of --bucket-dir",
+		set: func(c *Config, v string) error {
+			if v != "aws" && v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("want http://HOST:PORT, https://HOST:PORT or aws")
+				}
+			}
+			c.S3Endpoint = v
+			return nil
+		}},
+	{name: "s3-region", def: "us-east-1", usage: "region of --s3-endpoint",
+		set: func(c *Config, v string) error { c.S3Region = v; return nil }},
+	{name: "s3-access-key-id", defText: "from the environment", usage: "access key of --s3-endpoint; without it (and --s3-secret-access-key) the AWS SDK's default chain: AWS_ACCESS_KEY_ID and the like",
+		set: func(c *Config, v string) error { c.S3AccessKeyID = v; return nil }},
+	{name: "s3-secret-access-key", defText: "from the environment", usage: "secret key of --s3-endpoint",
+		set: func(c *Config, v string) error { c.S3SecretAccessKey = v; return nil }},
+	{name: "s3-virtual-hosted", def: "false", isBool: true, usage: "address --s3-endpoint's buckets as BUCKET.HOST instead of HOST/BUCKET",
+		set: func(c *Config, v string) (err error) { c.S3VirtualHosted, err = parseBool(v); return err }},
+	{name: "lambda-endpoint", defText: "none", usage: "URL of a Lambda-compatible invoke API (such as the Runtime Interface Emulator) for transformation functions given as ARNs; a LambdaArn that is an http(s) URL is posted to directly",
+		set: func(c *Config, v string) error {
+			if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+				return errors.New("want http://HOST:PORT or https://HOST:PORT")
+			}
+			c.LambdaEndpoint = v
+			return nil
+		}},
+	{name: "delivery", def: "true", isBool: true, usage: "run delivery streams from this process; false serves the Firehose API only, leaving delivery to other processes on the same NATS",
+		set: func(c *Config, v string) (err error) { c.Delivery, err = parseBool(v); return err }},
 	{name: "nats-store-key", defText: "off", usage: "encrypt everything the embedded NATS writes to disk with this key (JetStream store encryption); @FILE reads it from a file; the data directory then opens only with it",
 		set: func(c *Config, v string) error {
 			if name, ok := strings.CutPrefix(v, "@"); ok {

@@ -60,6 +60,8 @@ func TestDefaults(t *testing.T) {
 		MemoryLimit:         DefaultMemoryLimit,
 		AdminAddr:           "127.0.0.1:4568",
 		NATSStoreCipher:     "aes",
+		S3Region:            "us-east-1",
+		Delivery:            true,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)

@@ -8,14 +8,19 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/rivulet/rivulet/consumer"
 	"github.com/rivulet/rivulet/internal/delivery/dest"
 	"github.com/rivulet/rivulet/internal/delivery/process"
+	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -59,14 +64,215 @@ type Config struct {
 }
 
 // Engine runs delivery for every delivery stream and channel it owns.
-type Engine struct{ cfg Config }
+type Engine struct {
+	cfg Config
 
-// New returns an engine; Run starts it.
-func New(cfg Config) *Engine { return &Engine{cfg: cfg} }
+	// retryBase and retryMax shape the backoff of S3 writes, sinks and
+	// store operations; tests shorten them.
+	retryBase, retryMax time.Duration
+
+	// ownHTTP is set when HTTPClient is New's default, which the HTTP
+	// endpoint sink then replaces with its own (no transparent gzip).
+	ownHTTP bool
+
+	mu    sync.Mutex
+	plans map[planKey]*plan
+}
+
+// New returns an engine; Run starts it. Unset Config members get their
+// defaults here, so every part of the engine sees them.
+func New(cfg Config) *Engine {
+	ownHTTP := cfg.HTTPClient == nil
+	if ownHTTP {
+		cfg.HTTPClient = &http.Client{Timeout: 3 * time.Minute}
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = uuid.NewString()
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 10 * time.Second
+	}
+	if cfg.Scan <= 0 {
+		cfg.Scan = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Engine{
+		cfg:       cfg,
+		ownHTTP:   ownHTTP,
+		retryBase: time.Second,
+		retryMax:  120 * time.Second,
+		plans:     map[planKey]*plan{},
+	}
+}
+
+// runner is one running delivery stream or channel.
+type runner struct {
+	key     string
+	version int
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
 
 // Run delivers until ctx ends, then stops every delivery, releasing its
 // leases, and returns.
-func (e *Engine) Run(ctx context.Context) error { return errors.New("delivery: not implemented") }
+func (e *Engine) Run(ctx context.Context) error {
+	runners := map[string]*runner{}
+	var stopping []*runner
+	defer func() {
+		for _, r := range runners {
+			r.cancel()
+		}
+		for _, r := range runners {
+			<-r.done
+		}
+		for _, r := range stopping {
+			<-r.done
+		}
+	}()
+	tick := time.NewTicker(e.cfg.Scan)
+	defer tick.Stop()
+	for {
+		want, err := e.discover(ctx)
+		if err != nil && ctx.Err() == nil {
+			// Keep what runs: a failed listing says nothing about the
+			// delivery streams.
+			e.cfg.Logger.Warn("delivery: listing delivery streams", "err", err)
+		}
+		if err == nil {
+			stopping = e.reconcile(ctx, want, runners, stopping)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// reconcile stops the runners whose record is gone, inactive or of another
+// version, and starts the missing ones. A key's replacement starts only
+// once its old runner has ended, so two versions never deliver at once.
+func (e *Engine) reconcile(ctx context.Context, want map[string]*model.DeliveryStream, runners map[string]*runner, stopping []*runner) []*runner {
+	for key, r := range runners {
+		if ds, ok := want[key]; !ok || ds.VersionID != r.version {
+			r.cancel()
+			stopping = append(stopping, r)
+			delete(runners, key)
+		}
+	}
+	alive := stopping[:0]
+	busy := map[string]bool{}
+	for _, r := range stopping {
+		select {
+		case <-r.done:
+		default:
+			alive = append(alive, r)
+		}
+	}
+	stopping = alive
+	for _, r := range stopping {
+		busy[r.key] = true
+	}
+	for key, ds := range want {
+		if _, ok := runners[key]; ok || busy[key] {
+			continue
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		r := &runner{key: key, version: ds.VersionID, cancel: cancel, done: make(chan struct{})}
+		runners[key] = r
+		go func() {
+			defer close(r.done)
+			defer e.forget(ds.ID)
+			e.run(rctx, ds)
+		}()
+	}
+	return stopping
+}
+
+// discover lists the ACTIVE delivery streams and channels by runner key.
+func (e *Engine) discover(ctx context.Context) (map[string]*model.DeliveryStream, error) {
+	want := map[string]*model.DeliveryStream{}
+	for _, kind := range []string{store.KindDeliveryStream, store.KindChannel} {
+		keys, err := e.cfg.Store.ListResources(ctx, kind, "", "")
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			raw, _, err := e.cfg.Store.GetResource(ctx, kind, k)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			ds, err := decodeRecord(kind, raw)
+			if err != nil {
+				e.cfg.Logger.Error("delivery: unreadable record", "kind", kind, "account", k.Account, "region", k.Region, "name", k.Name, "err", err)
+				continue
+			}
+			if ds == nil || ds.ID == "" {
+				continue
+			}
+			want[kind+"/"+ds.ID] = ds
+		}
+	}
+	return want, nil
+}
+
+// decodeRecord returns what runs for a stored record, nil when it is not
+// ACTIVE.
+func decodeRecord(kind string, raw []byte) (*model.DeliveryStream, error) {
+	switch kind {
+	case store.KindChannel:
+		var ch model.Channel
+		if err := json.Unmarshal(raw, &ch); err != nil {
+			return nil, err
+		}
+		if ch.Status != model.StatusActive {
+			return nil, nil
+		}
+		ds := ch.Delivery
+		if ds.ID == "" {
+			ds.ID = ch.ID
+		}
+		ds.Type = model.TypeKinesisSource
+		return &ds, nil
+	default:
+		var ds model.DeliveryStream
+		if err := json.Unmarshal(raw, &ds); err != nil {
+			return nil, err
+		}
+		if ds.Status != model.StatusActive {
+			return nil, nil
+		}
+		return &ds, nil
+	}
+}
+
+// run delivers one delivery stream until ctx ends.
+func (e *Engine) run(ctx context.Context, ds *model.DeliveryStream) {
+	log := e.cfg.Logger.With("deliveryStream", ds.Name, "id", ds.ID, "version", ds.VersionID)
+	log.Info("delivery: starting")
+	defer log.Info("delivery: stopped")
+	if ds.Type == model.TypeKinesisSource {
+		for n := 0; ; n++ {
+			err := e.runKinesis(ctx, ds)
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("delivery: Kinesis source failed", "err", err)
+			if sleep(ctx, e.backoff(min(n, 7))) != nil {
+				return
+			}
+		}
+	}
+	e.runDirectPut(ctx, ds)
+}
 
 // Batch is one buffer's worth of records from either source, ready for
 // delivery.

@@ -48,6 +48,9 @@ type HandlerOptions struct {
 	// any complete signature unchecked and takes the caller from its
 	// credential scope.
 	Verifier *sigv4.Verifier
+	// Internal makes every caller Rivulet itself (kinesis.Caller.Service),
+	// for the delivery engine's in-process calls.
+	Internal bool
 }
 
 // Handler serves the DynamoDB API on POST /.
@@ -56,11 +59,12 @@ type Handler struct {
 	log      *slog.Logger
 	maxBody  int64
 	verifier *sigv4.Verifier
+	internal bool
 }
 
 // NewHandler returns the HTTP handler for svc.
 func NewHandler(svc *Service, opts HandlerOptions) *Handler {
-	h := &Handler{svc: svc, log: opts.Logger, maxBody: opts.MaxBodyBytes, verifier: opts.Verifier}
+	h := &Handler{svc: svc, log: opts.Logger, maxBody: opts.MaxBodyBytes, verifier: opts.Verifier, internal: opts.Internal}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -246,6 +250,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (kinesis.Caller, *w
 	if err != nil {
 		return kinesis.Caller{}, authError(err)
 	}
+	c.Service = h.internal
 	return c, nil
 }
 

@@ -23,7 +23,7 @@ type Resource struct {
 
 // Actions authorized against "*" rather than a stream, as AWS does.
 var anyResource = map[string]bool{
-	"ListStreams": true, "DescribeLimits": true,
+	"ListStreams": true, "DescribeLimits": true, "ListChannels": true,
 	"EnableEnhancedMonitoring": true, "DisableEnhancedMonitoring": true,
 }
 
@@ -55,6 +55,8 @@ func (s *Service) authorizeInput(ctx context.Context, op string, in any) error {
 	}
 	var resource, consumer *string
 	switch v := in.(type) {
+	case *api.CreateChannelInput, *api.DescribeChannelInput, *api.UpdateChannelInput, *api.DeleteChannelInput:
+		return s.authorizeChannel(ctx, action, in) // channels.go
 	case *api.GetRecordsInput:
 		return nil // the iterator names the stream: GetRecords asks
 	case *api.ListShardsInput:

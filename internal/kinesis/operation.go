@@ -52,6 +52,10 @@ type Caller struct {
 	// signatures are checked; with auth none nothing reads them.
 	SourceIP        string
 	SecureTransport bool
+	// Service marks Rivulet's own calls: the delivery engine reading a
+	// Kinesis source in-process, as AWS's Firehose does with its role.
+	// Policies do not restrict them.
+	Service bool
 }
 
 // DefaultCaller is used when a request carries no credential scope.

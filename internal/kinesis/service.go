@@ -58,6 +58,9 @@ type Config struct {
 	Now func() time.Time
 	// Authorizer, when set, decides every request (--auth=sigv4).
 	Authorizer Authorizer
+	// Channels stores channel records (channels.go); nil means channels
+	// are not available and their operations say so.
+	Channels store.Resources
 }
 
 // Defaults; short transitions suit local development and tests.
@@ -154,11 +157,14 @@ func (s *Service) Close() {
 func (s *Service) Operations() map[string]Operation {
 	ops := []Operation{
 		Op("AddTagsToStream", s.AddTagsToStream),
+		Op("CreateChannel", s.CreateChannel),
 		Op("CreateStream", s.CreateStream),
 		Op("DecreaseStreamRetentionPeriod", s.DecreaseStreamRetentionPeriod),
+		Op("DeleteChannel", s.DeleteChannel),
 		Op("DeleteResourcePolicy", s.DeleteResourcePolicy),
 		Op("DeleteStream", s.DeleteStream),
 		Op("DeregisterStreamConsumer", s.DeregisterStreamConsumer),
+		Op("DescribeChannel", s.DescribeChannel),
 		Op("DescribeLimits", s.DescribeLimits),
 		Op("DescribeStream", s.DescribeStream),
 		Op("DescribeStreamConsumer", s.DescribeStreamConsumer),
@@ -169,6 +175,7 @@ func (s *Service) Operations() map[string]Operation {
 		Op("GetResourcePolicy", s.GetResourcePolicy),
 		Op("GetShardIterator", s.GetShardIterator),
 		Op("IncreaseStreamRetentionPeriod", s.IncreaseStreamRetentionPeriod),
+		Op("ListChannels", s.ListChannels),
 		Op("ListShards", s.ListShards),
 		Op("ListStreamConsumers", s.ListStreamConsumers),
 		Op("ListStreams", s.ListStreams),
@@ -186,6 +193,7 @@ func (s *Service) Operations() map[string]Operation {
 		streaming(Op("SubscribeToShard", s.SubscribeToShard)),
 		Op("TagResource", s.TagResource),
 		Op("UntagResource", s.UntagResource),
+		Op("UpdateChannel", s.UpdateChannel),
 		Op("UpdateMaxRecordSize", s.UpdateMaxRecordSize),
 		Op("UpdateShardCount", s.UpdateShardCount),
 		Op("UpdateStreamMode", s.UpdateStreamMode),

@@ -21,6 +21,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte) (kinesis.Caller, *a
 	if err != nil {
 		return kinesis.Caller{}, authError(err)
 	}
+	c.Service = h.internal
 	return c, nil
 }
 

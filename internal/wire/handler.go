@@ -50,6 +50,10 @@ type Options struct {
 	// Verifier checks every request's SigV4 signature (auth sigv4). Nil
 	// accepts any complete signature unchecked (auth none).
 	Verifier *sigv4.Verifier
+	// Internal makes every caller Rivulet itself (kinesis.Caller.Service):
+	// for the handler the delivery engine calls in-process, never one
+	// behind a listener.
+	Internal bool
 }
 
 // Responder is an operation output that writes its own HTTP response, for
@@ -65,6 +69,7 @@ type Handler struct {
 	log      *slog.Logger
 	maxBody  int64
 	verifier *sigv4.Verifier
+	internal bool
 }
 
 // NewHandler returns the adapter for ops, keyed by operation name
@@ -75,7 +80,7 @@ func NewHandler(ops map[string]kinesis.Operation, logger *slog.Logger) http.Hand
 
 // New returns the adapter for ops with the given options.
 func New(ops map[string]kinesis.Operation, o Options) *Handler {
-	h := &Handler{ops: ops, log: o.Logger, maxBody: o.MaxBodyBytes, verifier: o.Verifier}
+	h := &Handler{ops: ops, log: o.Logger, maxBody: o.MaxBodyBytes, verifier: o.Verifier, internal: o.Internal}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -3,7 +3,16 @@
 // HADOOP_SNAPPY).
 package encode
 
-import "errors"
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/golang/snappy"
+)
 
 // Compression formats.
 const (
@@ -16,9 +25,83 @@ const (
 
 // Compress compresses data; name is the entry's name inside a ZIP.
 func Compress(format string, data []byte, name string) ([]byte, error) {
-	return nil, errors.New("encode: not implemented")
+	var buf bytes.Buffer
+	switch format {
+	case "", Uncompressed:
+		return data, nil
+	case GZIP:
+		w := gzip.NewWriter(&buf)
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+	case ZIP:
+		if name == "" {
+			name = "data"
+		}
+		zw := zip.NewWriter(&buf)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now().UTC()})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+	case Snappy:
+		// The Snappy framing format: stream identifier, then CRC'd chunks.
+		w := snappy.NewBufferedWriter(&buf)
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+	case HadoopSnappy:
+		hadoopSnappy(&buf, data)
+	default:
+		return nil, fmt.Errorf("encode: unknown compression format %q", format)
+	}
+	return buf.Bytes(), nil
+}
+
+// hadoopBlock is the input per block of Hadoop's SnappyCodec: its 256 KiB
+// buffer less the compression overhead it reserves (size/6 + 32).
+const hadoopBlock = 256<<10 - (256<<10/6 + 32)
+
+// hadoopSnappy writes Hadoop's BlockCompressorStream layout: per block, the
+// big-endian uncompressed length, then one big-endian length-prefixed raw
+// snappy chunk.
+func hadoopSnappy(buf *bytes.Buffer, data []byte) {
+	var n [4]byte
+	for len(data) > 0 {
+		block := data[:min(len(data), hadoopBlock)]
+		data = data[len(block):]
+		binary.BigEndian.PutUint32(n[:], uint32(len(block)))
+		buf.Write(n[:])
+		c := snappy.Encode(nil, block)
+		binary.BigEndian.PutUint32(n[:], uint32(len(c)))
+		buf.Write(n[:])
+		buf.Write(c)
+	}
 }
 
 // Extension is the file extension AWS gives a compression format
 // (".gz", ".zip", ".snappy", ...), "" for UNCOMPRESSED.
-func Extension(format string) string { return "" }
+func Extension(format string) string {
+	switch format {
+	case GZIP:
+		return ".gz"
+	case ZIP:
+		return ".zip"
+	case Snappy:
+		return ".snappy"
+	case HadoopSnappy:
+		return ".hsnappy"
+	}
+	return ""
+}

@@ -53,6 +53,38 @@ type DeliveryStream struct {
 	// EncryptionStatus is ENABLED, DISABLED (or ENABLING/DISABLING).
 	EncryptionStatus string            `json:",omitempty"`
 	Tags             map[string]string `json:",omitempty"`
+	// StatusUntil ends a CREATING Status, and EncryptionUntil an ENABLING
+	// or DISABLING EncryptionStatus: readers derive the current one from
+	// the clock (CurrentStatus, CurrentEncryptionStatus), so no process has
+	// to be awake to finish a transition. Zero means the status is final.
+	StatusUntil     time.Time `json:",omitzero"`
+	EncryptionUntil time.Time `json:",omitzero"`
+}
+
+// CurrentStatus is Status as of now: CREATING becomes ACTIVE at
+// StatusUntil.
+func (d *DeliveryStream) CurrentStatus(now time.Time) string {
+	if d.Status == StatusCreating && !now.Before(d.StatusUntil) {
+		return StatusActive
+	}
+	return d.Status
+}
+
+// CurrentEncryptionStatus is EncryptionStatus as of now ("DISABLED" when
+// unset): ENABLING becomes ENABLED and DISABLING DISABLED at
+// EncryptionUntil.
+func (d *DeliveryStream) CurrentEncryptionStatus(now time.Time) string {
+	switch {
+	case d.EncryptionStatus == "":
+		return "DISABLED"
+	case now.Before(d.EncryptionUntil):
+		return d.EncryptionStatus
+	case d.EncryptionStatus == "ENABLING":
+		return "ENABLED"
+	case d.EncryptionStatus == "DISABLING":
+		return "DISABLED"
+	}
+	return d.EncryptionStatus
 }
 
 // ARN is the delivery stream's ARN.

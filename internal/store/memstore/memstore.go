@@ -68,6 +68,7 @@ func New(cfg Config) *Store {
 		target:   min(packTarget, cfg.MaxPayload),
 		streams:  map[store.StreamKey]record{},
 		values:   map[string]record{},
+		res:      map[resKey]record{},
 		logs:     map[store.ShardRef]*shardLog{},
 		queues:   map[store.ShardRef]*queue{},
 		logWatch: map[store.ShardRef]map[*watcher]struct{}{},
@@ -122,6 +123,7 @@ type storage struct {
 	rev      store.Revision // last revision handed out, for streams and values alike
 	streams  map[store.StreamKey]record
 	values   map[string]record
+	res      map[resKey]record // store.Resources
 	secret   []byte
 	logs     map[store.ShardRef]*shardLog
 	queues   map[store.ShardRef]*queue

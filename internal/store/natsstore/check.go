@@ -124,8 +124,8 @@ func (s *Store) check(ctx context.Context) (*Report, []*shardLog, error) {
 	lister := s.js.ListStreams(ctx, jetstream.WithStreamListSubject("kds.>"))
 	for info := range lister.Info() {
 		ref, ok := parseShardName(info.Config.Name)
-		if !ok {
-			continue
+		if !ok || strings.HasPrefix(ref.StreamID, store.BufferLogPrefix) {
+			continue // a delivery stream's buffer: no Kinesis stream owns it
 		}
 		l, err := s.inspect(ctx, ref, info)
 		if err != nil {

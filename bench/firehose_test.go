@@ -1,0 +1,579 @@
+package bench
+
+// Firehose delivery: how fast DirectPut records reach their destination
+// (a local directory, or S3 on versitygw), uncompressed and GZIP, against
+// Rivulet's own Kinesis PutRecords ingest of the same records in the same
+// run; and how long one record takes from PutRecord to a visible object
+// with no buffering interval. Run with
+//
+//	go test -run '^$' -bench 'Firehose' -benchtime 1x -count 3 ./bench/
+//
+// The server runs in-process (rivulet.Start, on disk); S3 is a real
+// versitygw (internal/tests3), whose POSIX backend stores each object as a
+// file. Delivered records are counted from the objects as files: bucket B
+// is the directory B under the bucket directory or versitygw's root.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/tests3"
+)
+
+var (
+	// firehoseRecords are put by every throughput case; rounded up to a
+	// multiple of 500 (one PutRecordBatch).
+	firehoseRecords = 400_000
+	// firehoseProducers call PutRecordBatch (or PutRecords) at once.
+	firehoseProducers = 8
+	// firehoseSamples are timed by BenchmarkFirehoseLatency per iteration.
+	firehoseSamples = 50
+)
+
+func init() {
+	flag.IntVar(&firehoseRecords, "firehose.records", firehoseRecords, "records each Firehose throughput case puts (a multiple of 500)")
+	flag.IntVar(&firehoseProducers, "firehose.producers", firehoseProducers, "concurrent PutRecordBatch/PutRecords callers")
+	flag.IntVar(&firehoseSamples, "firehose.samples", firehoseSamples, "records BenchmarkFirehoseLatency times one by one")
+}
+
+const (
+	fhBatch   = 500
+	fhShards  = 4
+	fhBufSize = 5 // SizeInMBs of the throughput cases
+	// fhTemplates distinct batches are cycled through: enough variety for
+	// GZIP to work on, little memory for any record count.
+	fhTemplates = 20
+)
+
+// fhData is the records: fhTemplates batches of 500, each record 100 to
+// 1000 bytes of lowercase words ending in a newline, so that delivered
+// records are counted as lines (DirectPut adds no delimiter).
+type fhData struct {
+	fh         [][]fhtypes.Record
+	kin        [][]types.PutRecordsRequestEntry
+	batchBytes []int64
+}
+
+var fhRecordsOnce = sync.OnceValue(func() *fhData {
+	rng := rand.New(rand.NewPCG(1, 2))
+	d := &fhData{}
+	for t := range fhTemplates {
+		fh := make([]fhtypes.Record, fhBatch)
+		kin := make([]types.PutRecordsRequestEntry, fhBatch)
+		var n int64
+		for i := range fhBatch {
+			size := 100 + rng.IntN(901)
+			rec := fmt.Appendf(make([]byte, 0, size), "%05d ", t*fhBatch+i)
+			for len(rec) < size-1 {
+				if rng.IntN(7) == 0 {
+					rec = append(rec, ' ')
+				} else {
+					rec = append(rec, byte('a'+rng.IntN(26)))
+				}
+			}
+			rec = append(rec, '\n')
+			fh[i] = fhtypes.Record{Data: rec}
+			kin[i] = types.PutRecordsRequestEntry{Data: rec, PartitionKey: aws.String(fmt.Sprintf("pk-%d", i))}
+			n += int64(len(rec))
+		}
+		d.fh = append(d.fh, fh)
+		d.kin = append(d.kin, kin)
+		d.batchBytes = append(d.batchBytes, n)
+	}
+	return d
+})
+
+// fhLoad is the count of batches and the record bytes they carry.
+func fhLoad() (batches int, bytes int64) {
+	d := fhRecordsOnce()
+	batches = (max(firehoseRecords, 1) + fhBatch - 1) / fhBatch
+	for k := range batches {
+		bytes += d.batchBytes[k%fhTemplates]
+	}
+	return batches, bytes
+}
+
+const mib = 1 << 20
+
+// fhEnv is a server with a Firehose destination.
+type fhEnv struct {
+	kc *kinesis.Client
+	fc *firehose.Client
+	// root holds one directory per bucket, each object a file below.
+	root      string
+	newBucket func(b *testing.B, name string)
+}
+
+// startFirehose runs Rivulet on disk delivering to a local directory
+// ("local") or to versitygw ("s3").
+func startFirehose(b *testing.B, target string) *fhEnv {
+	b.Helper()
+	cfg := rivulet.Config{DataDir: b.TempDir()}
+	e := &fhEnv{newBucket: func(*testing.B, string) {}}
+	switch target {
+	case "local":
+		e.root = b.TempDir()
+		cfg.Firehose.BucketDir = e.root
+	case "s3":
+		vgw := tests3.Start(b)
+		e.root = vgw.Dir
+		e.newBucket = func(b *testing.B, name string) { vgw.CreateBucket(b, name) }
+		cfg.Firehose.S3 = &rivulet.S3{Endpoint: vgw.Endpoint, Region: vgw.Region, AccessKeyID: vgw.AccessKey, SecretAccessKey: vgw.SecretKey}
+	case "none":
+	default:
+		b.Fatalf("unknown target %q", target)
+	}
+	url := startServer(b, cfg)
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	b.Cleanup(tr.CloseIdleConnections)
+	e.kc = kinesisClient(url, tr)
+	e.fc = firehose.NewFromConfig(awsConfig(tr), func(o *firehose.Options) { o.BaseEndpoint = aws.String(url) })
+	return e
+}
+
+// createDeliveryStream makes a DirectPut stream into bucket (created
+// first) and waits until it is ACTIVE.
+func (e *fhEnv) createDeliveryStream(b *testing.B, name, bucket string, sizeMB, intervalS int32, comp fhtypes.CompressionFormat) {
+	b.Helper()
+	e.newBucket(b, bucket)
+	ctx := context.Background()
+	_, err := e.fc.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String(name),
+		DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
+		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
+			BucketARN:         aws.String("arn:aws:s3:::" + bucket),
+			RoleARN:           aws.String("arn:aws:iam::000000000000:role/firehose"),
+			BufferingHints:    &fhtypes.BufferingHints{SizeInMBs: aws.Int32(sizeMB), IntervalInSeconds: aws.Int32(intervalS)},
+			CompressionFormat: comp,
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(hangTimeout)
+	for {
+		out, err := e.fc.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(name)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s := out.DeliveryStreamDescription.DeliveryStreamStatus; s == fhtypes.DeliveryStreamStatusActive {
+			return
+		} else if time.Now().After(deadline) {
+			b.Fatalf("delivery stream %s still %s", name, s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// putAll sends batches 0..n-1 from producers callers at once; the first
+// error stops them all.
+func putAll(ctx context.Context, n, producers int, put func(ctx context.Context, k int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range producers {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+				if err := put(ctx, k); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// maxResends bounds how often one batch's failed entries are sent again.
+const maxResends = 100
+
+// putRecordBatch sends one batch, again for its failed entries, and
+// returns how many entries failed along the way.
+func putRecordBatch(ctx context.Context, fc *firehose.Client, name string, recs []fhtypes.Record) (int, error) {
+	failed := 0
+	for range maxResends {
+		out, err := fc.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: &name, Records: recs})
+		if err != nil {
+			return failed, err
+		}
+		if aws.ToInt32(out.FailedPutCount) == 0 {
+			return failed, nil
+		}
+		var again []fhtypes.Record
+		for i, r := range out.RequestResponses {
+			if r.ErrorCode != nil {
+				again = append(again, recs[i])
+			}
+		}
+		failed += len(again)
+		recs = again
+		time.Sleep(10 * time.Millisecond)
+	}
+	return failed, fmt.Errorf("PutRecordBatch: entries still failing after %d resends", maxResends)
+}
+
+func putRecords(ctx context.Context, kc *kinesis.Client, stream string, recs []types.PutRecordsRequestEntry) (int, error) {
+	failed := 0
+	for range maxResends {
+		out, err := kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &stream, Records: recs})
+		if err != nil {
+			return failed, err
+		}
+		if aws.ToInt32(out.FailedRecordCount) == 0 {
+			return failed, nil
+		}
+		var again []types.PutRecordsRequestEntry
+		for i, r := range out.Records {
+			if r.ErrorCode != nil {
+				again = append(again, recs[i])
+			}
+		}
+		failed += len(again)
+		recs = again
+		time.Sleep(10 * time.Millisecond)
+	}
+	return failed, fmt.Errorf("PutRecords: entries still failing after %d resends", maxResends)
+}
+
+// tally counts the records (lines) and bytes in a bucket's objects,
+// reading each object once, or again if its size changed.
+type tally struct {
+	dir     string
+	gzip    bool
+	seen    map[string]fileCount
+	records int64
+	bytes   int64
+}
+
+type fileCount struct {
+	size           int64
+	records, bytes int64
+}
+
+func newTally(dir string, gz bool) *tally {
+	return &tally{dir: dir, gzip: gz, seen: map[string]fileCount{}}
+}
+
+func (t *tally) objects() int { return len(t.seen) }
+
+// scan counts the objects that are new or changed since the last scan.
+// Names starting with a dot are temporary files of a writer in progress
+// (the local store's and versitygw's) and are skipped.
+func (t *tally) scan() error {
+	err := filepath.WalkDir(t.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // the bucket or a directory is not there yet
+			}
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && p != t.dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		old, ok := t.seen[p]
+		if ok && old.size == info.Size() {
+			return nil
+		}
+		c, err := t.count(p)
+		if err != nil {
+			return nil // being written or replaced: the next scan sees it whole
+		}
+		t.records += c.records - old.records
+		t.bytes += c.bytes - old.bytes
+		t.seen[p] = c
+		return nil
+	})
+	return err
+}
+
+func (t *tally) count(p string) (fileCount, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return fileCount{}, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fileCount{}, err
+	}
+	var r io.Reader = f
+	if t.gzip {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return fileCount{}, err
+		}
+		r = zr
+	}
+	var lc lineCounter
+	if _, err := io.Copy(&lc, r); err != nil {
+		return fileCount{}, err
+	}
+	return fileCount{size: info.Size(), records: lc.lines, bytes: lc.bytes}, nil
+}
+
+type lineCounter struct{ lines, bytes int64 }
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.lines += int64(bytes.Count(p, []byte{'\n'}))
+	c.bytes += int64(len(p))
+	return len(p), nil
+}
+
+// waitFor scans every interval until records and bytes are all there and
+// returns when it saw them. It fails when the count passes the goal (a
+// duplicate or a corrupt object), when nothing new arrives for
+// hangTimeout, or when ctx ends.
+func (t *tally) waitFor(ctx context.Context, records, bytes int64, every time.Duration) (time.Time, error) {
+	progress := time.Now()
+	last := int64(-1)
+	for {
+		if err := t.scan(); err != nil {
+			return time.Time{}, err
+		}
+		now := time.Now()
+		switch {
+		case t.records == records && t.bytes == bytes:
+			return now, nil
+		case t.records > records || t.bytes > bytes:
+			return now, fmt.Errorf("delivered %d records (%d bytes), want %d (%d bytes)", t.records, t.bytes, records, bytes)
+		case t.records != last:
+			last, progress = t.records, now
+		case now.Sub(progress) > hangTimeout:
+			return now, fmt.Errorf("delivered %d of %d records (%d of %d bytes); nothing new for %v", t.records, records, t.bytes, bytes, hangTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return now, fmt.Errorf("delivered %d of %d records: %w", t.records, records, context.Cause(ctx))
+		case <-time.After(every):
+		}
+	}
+}
+
+// BenchmarkFirehose puts the same records (-firehose.records of 100–1000
+// bytes, 500 per call, -firehose.producers callers) five ways, each on a
+// new server: Kinesis PutRecords into a 4-shard stream (the baseline), and
+// PutRecordBatch into a DirectPut delivery stream (SizeInMBs 5,
+// IntervalInSeconds 1) delivering to a local directory or to S3, with
+// and without GZIP. Delivery rates count from the first call to the moment
+// the last record is seen in an object; ingest rates from the first call
+// to the last answer. pct-of-ingest is the delivered records/s against the
+// Kinesis baseline's records/s of the same run; pct-of-putbatch against
+// the case's own PutRecordBatch ingest.
+func BenchmarkFirehose(b *testing.B) {
+	batches, total := fhLoad()
+	records := int64(batches * fhBatch)
+	data := fhRecordsOnce()
+	iteration := 0
+	var kinesisRate float64
+	b.Run("kinesis-ingest", func(b *testing.B) {
+		e := startFirehose(b, "none")
+		var elapsed time.Duration
+		var failed atomic.Int64
+		for b.Loop() {
+			iteration++
+			stream := fmt.Sprintf("fh-base-%d", iteration)
+			b.StopTimer()
+			createStreamSDK(b, e.kc, stream, fhShards)
+			b.StartTimer()
+			start := time.Now()
+			err := putAll(context.Background(), batches, firehoseProducers, func(ctx context.Context, k int) error {
+				n, err := putRecords(ctx, e.kc, stream, data.kin[k%fhTemplates])
+				failed.Add(int64(n))
+				return err
+			})
+			elapsed += time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		secs := elapsed.Seconds()
+		kinesisRate = float64(int64(b.N)*records) / secs
+		b.ReportMetric(kinesisRate, "records/s")
+		b.ReportMetric(float64(int64(b.N)*total)/mib/secs, "MiB/s")
+		b.Logf("kinesis-ingest: %d records (%.1f MiB) a run, %d shards, %d callers: %.0f records/s, %.1f MiB/s; %d entries resent",
+			records, float64(total)/mib, fhShards, firehoseProducers, kinesisRate, float64(int64(b.N)*total)/mib/secs, failed.Load())
+	})
+	for _, tc := range []struct {
+		target string
+		comp   fhtypes.CompressionFormat
+	}{
+		{"local", fhtypes.CompressionFormatUncompressed},
+		{"local", fhtypes.CompressionFormatGzip},
+		{"s3", fhtypes.CompressionFormatUncompressed},
+		{"s3", fhtypes.CompressionFormatGzip},
+	} {
+		name := tc.target + "-" + strings.ToLower(string(tc.comp))
+		b.Run(name, func(b *testing.B) {
+			e := startFirehose(b, tc.target)
+			var ingest, deliver, tail time.Duration
+			var objects int
+			var failed atomic.Int64
+			for b.Loop() {
+				iteration++
+				stream := fmt.Sprintf("fh-%s-%d", name, iteration)
+				bucket := fmt.Sprintf("bench-%d", iteration)
+				b.StopTimer()
+				e.createDeliveryStream(b, stream, bucket, fhBufSize, 1, tc.comp)
+				b.StartTimer()
+				t := newTally(filepath.Join(e.root, bucket), tc.comp == fhtypes.CompressionFormatGzip)
+				ctx, cancel := context.WithCancelCause(context.Background())
+				type seen struct {
+					at  time.Time
+					err error
+				}
+				delivered := make(chan seen, 1)
+				start := time.Now()
+				go func() {
+					at, err := t.waitFor(ctx, records, total, 20*time.Millisecond)
+					delivered <- seen{at, err}
+				}()
+				err := putAll(ctx, batches, firehoseProducers, func(ctx context.Context, k int) error {
+					n, err := putRecordBatch(ctx, e.fc, stream, data.fh[k%fhTemplates])
+					failed.Add(int64(n))
+					return err
+				})
+				putDone := time.Now()
+				if err != nil {
+					cancel(err)
+				}
+				d := <-delivered
+				cancel(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if d.err != nil {
+					b.Fatal(d.err)
+				}
+				ingest += putDone.Sub(start)
+				deliver += d.at.Sub(start)
+				tail += d.at.Sub(putDone)
+				objects += t.objects()
+			}
+			n := float64(b.N)
+			rate := n * float64(records) / deliver.Seconds()
+			mibs := n * float64(total) / mib / deliver.Seconds()
+			inRate := n * float64(records) / ingest.Seconds()
+			b.ReportMetric(rate, "records/s")
+			b.ReportMetric(mibs, "MiB/s")
+			b.ReportMetric(inRate, "ingest-records/s")
+			b.ReportMetric(n*float64(total)/mib/ingest.Seconds(), "ingest-MiB/s")
+			b.ReportMetric(100*rate/inRate, "pct-of-putbatch")
+			b.ReportMetric(float64(objects)/n, "objects")
+			b.ReportMetric(float64(tail.Milliseconds())/n, "ms-after-last-put")
+			vs := ""
+			if kinesisRate > 0 {
+				b.ReportMetric(100*rate/kinesisRate, "pct-of-ingest")
+				vs = fmt.Sprintf(" = %.0f %% of Kinesis ingest (%.0f records/s)", 100*rate/kinesisRate, kinesisRate)
+			}
+			b.Logf("%s: %d records (%.1f MiB) a run: delivered %.0f records/s, %.1f MiB/s%s, %.0f %% of its PutRecordBatch ingest (%.0f records/s, %.1f MiB/s); %.0f objects; last record seen %.0f ms after the last put; %d entries resent",
+				name, records, float64(total)/mib, rate, mibs, vs, 100*rate/inRate, inRate, n*float64(total)/mib/ingest.Seconds(),
+				float64(objects)/n, float64(tail.Milliseconds())/n, failed.Load())
+		})
+	}
+}
+
+func createStreamSDK(b *testing.B, kc *kinesis.Client, name string, shards int32) {
+	b.Helper()
+	ctx := context.Background()
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: &shards}); err != nil {
+		b.Fatal(err)
+	}
+	w := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, hangTimeout); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkFirehoseLatency puts one 100-byte record at a time into a
+// delivery stream with the smallest buffering (SizeInMBs 1,
+// IntervalInSeconds 0) and times it from the start of its PutRecord to its
+// object appearing in the bucket, polled every millisecond; the next
+// record is put after. Reported over all samples of all iterations:
+// p50-ms and p90-ms of that, and put-p50-ms of PutRecord alone.
+func BenchmarkFirehoseLatency(b *testing.B) {
+	for _, target := range []string{"local", "s3"} {
+		b.Run(target, func(b *testing.B) {
+			e := startFirehose(b, target)
+			var lat, put []time.Duration
+			iteration := 0
+			payload := bytes.Repeat([]byte{'l'}, 100)
+			for b.Loop() {
+				iteration++
+				stream := fmt.Sprintf("fh-lat-%d", iteration)
+				bucket := fmt.Sprintf("lat-%d", iteration)
+				b.StopTimer()
+				e.createDeliveryStream(b, stream, bucket, 1, 0, fhtypes.CompressionFormatUncompressed)
+				b.StartTimer()
+				t := newTally(filepath.Join(e.root, bucket), false)
+				for i := range firehoseSamples {
+					rec := fmt.Appendf(nil, "%06d ", i)
+					rec = append(rec, payload[len(rec)+1:]...)
+					rec = append(rec, '\n')
+					start := time.Now()
+					_, err := e.fc.PutRecord(context.Background(), &firehose.PutRecordInput{DeliveryStreamName: &stream, Record: &fhtypes.Record{Data: rec}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					put = append(put, time.Since(start))
+					at, err := t.waitFor(context.Background(), int64(i+1), int64(i+1)*int64(len(rec)), time.Millisecond)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, at.Sub(start))
+				}
+			}
+			p50, p90, pp50 := quantileMS(lat, 0.5), quantileMS(lat, 0.9), quantileMS(put, 0.5)
+			b.ReportMetric(p50, "p50-ms")
+			b.ReportMetric(p90, "p90-ms")
+			b.ReportMetric(pp50, "put-p50-ms")
+			b.Logf("%s: PutRecord → visible object over %d samples: p50 %.1f ms, p90 %.1f ms, max %.1f ms (PutRecord alone p50 %.1f ms)",
+				target, len(lat), p50, p90, quantileMS(lat, 1), pp50)
+		})
+	}
+}
+
+func quantileMS(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return float64(s[int(q*float64(len(s)-1))]) / float64(time.Millisecond)
+}

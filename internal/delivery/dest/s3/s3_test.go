@@ -1,0 +1,251 @@
+package s3_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/rivulet/rivulet/internal/delivery/dest"
+	"github.com/rivulet/rivulet/internal/delivery/dest/desttest"
+	"github.com/rivulet/rivulet/internal/delivery/dest/s3"
+	"github.com/rivulet/rivulet/internal/tests3"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recorder is an HTTP transport that notes each request's method and
+// query and can fail chosen requests.
+type recorder struct {
+	base *http.Transport
+	fail func(*http.Request) bool
+
+	mu   sync.Mutex
+	reqs []request
+}
+
+type request struct {
+	method, path string
+	query        url.Values
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, request{req.Method, req.URL.Path, req.URL.Query()})
+	r.mu.Unlock()
+	if r.fail != nil && r.fail(req) {
+		return nil, errors.New("injected transport failure")
+	}
+	return r.base.RoundTrip(req)
+}
+
+// count returns how many requests had method and a query parameter named q.
+func (r *recorder) count(method, q string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, req := range r.reqs {
+		if req.method == method && req.query.Has(q) {
+			n++
+		}
+	}
+	return n
+}
+
+// newClient gives an HTTP client whose idle connections close at cleanup,
+// so goleak sees no stray goroutines.
+func newClient(t *testing.T) (*http.Client, *recorder) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 32}
+	t.Cleanup(tr.CloseIdleConnections)
+	rec := &recorder{base: tr}
+	return &http.Client{Transport: rec}, rec
+}
+
+func newStore(t *testing.T, srv *tests3.Server, partSize int64) (*s3.Store, *recorder) {
+	t.Helper()
+	hc, rec := newClient(t)
+	st, err := s3.New(t.Context(), s3.Config{
+		Endpoint:        srv.Endpoint,
+		Region:          srv.Region,
+		AccessKeyID:     srv.AccessKey,
+		SecretAccessKey: srv.SecretKey,
+		PartSize:        partSize,
+		HTTPClient:      hc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, rec
+}
+
+var bucketSeq atomic.Int64
+
+func newBucket(t *testing.T, srv *tests3.Server) string {
+	name := fmt.Sprintf("rivulet-test-%d", bucketSeq.Add(1))
+	srv.CreateBucket(t, name)
+	return name
+}
+
+func TestObjectStore(t *testing.T) {
+	t.Parallel()
+	srv := tests3.Start(t)
+	st, rec := newStore(t, srv, 0)
+	desttest.RunObjectStore(t, func(t *testing.T) (dest.ObjectStore, string) {
+		return st, newBucket(t, srv)
+	})
+	// ListMany's 1100 keys took a second page.
+	if rec.count("GET", "continuation-token") == 0 {
+		t.Error("no ListObjectsV2 request followed a continuation token")
+	}
+}
+
+func randomBody(n int) []byte {
+	r := rand.New(rand.NewPCG(7, 11))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func TestMultipart(t *testing.T) {
+	t.Parallel()
+	srv := tests3.Start(t)
+	st, rec := newStore(t, srv, s3.MinPartSize)
+	bucket := newBucket(t, srv)
+	body := randomBody(12<<20 + 777)
+	key := "2024/01/02/03/stream-1-2024-01-02-03-04-05-big"
+	if err := st.Put(t.Context(), bucket, key, body); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.count("PUT", "partNumber"); n != 3 {
+		t.Errorf("UploadPart requests: %d, want 3 (5 MiB parts of 12 MiB); requests: %v", n, rec.reqs)
+	}
+	if n := rec.count("POST", "uploads"); n != 1 {
+		t.Errorf("CreateMultipartUpload requests: %d, want 1", n)
+	}
+	if n := rec.count("POST", "uploadId"); n != 1 {
+		t.Errorf("CompleteMultipartUpload requests: %d, want 1", n)
+	}
+	// The server assembled the parts into exactly the body.
+	onDisk, err := os.ReadFile(filepath.Join(srv.Dir, bucket, filepath.FromSlash(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(onDisk, body) {
+		t.Fatalf("file on disk: %d bytes, want the %d bytes put", len(onDisk), len(body))
+	}
+	got, err := st.Get(t.Context(), bucket, key)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("Get: %d bytes, %v", len(got), err)
+	}
+
+	// A body of exactly one part is a single PutObject.
+	before := rec.count("PUT", "partNumber")
+	if err := st.Put(t.Context(), bucket, "exact", body[:s3.MinPartSize]); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.count("PUT", "partNumber"); n != before {
+		t.Errorf("a body of exactly PartSize used multipart upload")
+	}
+	onDisk, err = os.ReadFile(filepath.Join(srv.Dir, bucket, "exact"))
+	if err != nil || !bytes.Equal(onDisk, body[:s3.MinPartSize]) {
+		t.Fatalf("exact-size object on disk: %d bytes, %v", len(onDisk), err)
+	}
+}
+
+func TestMultipartAbort(t *testing.T) {
+	t.Parallel()
+	srv := tests3.Start(t)
+	st, rec := newStore(t, srv, s3.MinPartSize)
+	rec.fail = func(r *http.Request) bool {
+		return r.Method == http.MethodPut && r.URL.Query().Get("partNumber") == "2"
+	}
+	bucket := newBucket(t, srv)
+	if err := st.Put(t.Context(), bucket, "fails", randomBody(11<<20)); err == nil {
+		t.Fatal("Put succeeded although part 2 could not be sent")
+	}
+	if n := rec.count("DELETE", "uploadId"); n != 1 {
+		t.Errorf("AbortMultipartUpload requests: %d, want 1; requests: %v", n, rec.reqs)
+	}
+	if _, err := st.Get(t.Context(), bucket, "fails"); !errors.Is(err, dest.ErrNotFound) {
+		t.Errorf("Get after the failed Put: %v, want dest.ErrNotFound", err)
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, bucket, "fails")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("object file after the failed Put: %v", err)
+	}
+}
+
+// TestEnvCredentials uses the SDK's default chain, fed by environment
+// variables only.
+func TestEnvCredentials(t *testing.T) {
+	srv := tests3.Start(t)
+	bucket := newBucket(t, srv)
+	nowhere := filepath.Join(t.TempDir(), "none")
+	t.Setenv("AWS_CONFIG_FILE", nowhere)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", srv.Region)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	open := func() *s3.Store {
+		hc, _ := newClient(t)
+		st, err := s3.New(t.Context(), s3.Config{Endpoint: srv.Endpoint, HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := open()
+	if err := st.Put(t.Context(), bucket, "env/obj", []byte("from env")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Get(t.Context(), bucket, "env/obj")
+	if err != nil || string(got) != "from env" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	keys, err := st.List(t.Context(), bucket, "env/")
+	if err != nil || !slices.Equal(keys, []string{"env/obj"}) {
+		t.Fatalf("List = %q, %v", keys, err)
+	}
+
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+	bad := open()
+	err = bad.Put(t.Context(), bucket, "env/denied", []byte("x"))
+	if err == nil || errors.Is(err, dest.ErrNotFound) {
+		t.Fatalf("Put with a wrong secret: %v, want an access error", err)
+	}
+}
+
+func TestMissingBucket(t *testing.T) {
+	t.Parallel()
+	srv := tests3.Start(t)
+	st, _ := newStore(t, srv, 0)
+	if _, err := st.List(t.Context(), "no-such-bucket-here", ""); !errors.Is(err, dest.ErrNotFound) {
+		t.Errorf("List of a missing bucket: %v, want dest.ErrNotFound", err)
+	}
+	if err := st.Put(t.Context(), "no-such-bucket-here", "k", []byte("x")); err == nil {
+		t.Error("Put into a missing bucket succeeded")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	if _, err := s3.New(t.Context(), s3.Config{Endpoint: "http://127.0.0.1:1", PartSize: s3.MinPartSize - 1}); err == nil {
+		t.Error("a part size below 5 MiB was accepted")
+	}
+	if _, err := s3.New(t.Context(), s3.Config{Endpoint: "http://127.0.0.1:1", AccessKeyID: "AK"}); err == nil {
+		t.Error("an access key without a secret was accepted")
+	}
+}

@@ -1,0 +1,239 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rivulet/rivulet/internal/delivery/process"
+	"github.com/rivulet/rivulet/internal/firehose/model"
+	"github.com/rivulet/rivulet/internal/store"
+)
+
+// checkpoint is the stored value "firehose.ckpt.<id>": the position of the
+// next entry of the buffer log to deliver.
+type checkpoint struct {
+	Seq uint64
+	Sub int
+}
+
+func checkpointKey(id string) string { return "firehose.ckpt." + id }
+
+// errOwnership means the checkpoint moved under us: another process owns
+// the delivery stream now.
+var errOwnership = errors.New("delivery: checkpoint changed by another owner")
+
+// Read sizes: enough messages per call that a backlog fills a buffer in a
+// few reads.
+const (
+	readMsgs  = 256
+	readBytes = 8 << 20
+)
+
+// RecordID is a DirectPut record's ID, fixed by its place in the buffer
+// log: the message's sequence and the entry's index in it.
+func RecordID(seq uint64, sub int) string {
+	return fmt.Sprintf("%020d%010d", seq, sub)
+}
+
+// bufferHints returns the destination's buffer size in bytes and interval.
+func bufferHints(ds *model.DeliveryStream) (int, time.Duration) {
+	var h *model.BufferingHints
+	switch d := ds.Destination; {
+	case d.ExtendedS3 != nil:
+		h = d.ExtendedS3.BufferingHints
+	case d.HTTPEndpoint != nil:
+		h = d.HTTPEndpoint.BufferingHints
+	case d.Redshift != nil && d.Redshift.S3Configuration != nil:
+		h = d.Redshift.S3Configuration.BufferingHints
+	}
+	if h == nil {
+		h = &model.BufferingHints{}
+	}
+	size := int(max(model.Int(h.SizeInMBs, 5), 1)) << 20
+	interval := time.Duration(max(model.Int(h.IntervalInSeconds, 300), 0)) * time.Second
+	return size, interval
+}
+
+// buffer holds the records read but not yet delivered.
+//
+// With dynamic partitioning AWS keeps one buffer per evaluated prefix.
+// Partition keys are only known after processing, which runs at delivery,
+// so here one buffer holds every partition: its size counts them all and
+// every partition is flushed together when it triggers. That keeps one
+// checkpoint per delivery stream (a partition flushed alone would leave
+// holes below the checkpoint) at the cost of smaller objects than AWS's.
+type buffer struct {
+	recs  []process.Record
+	bytes int
+	first checkpoint // position of recs[0]
+	// next is the position after the last record.
+	next  checkpoint
+	start time.Time // when the first record entered the buffer
+}
+
+func (b *buffer) add(r process.Record, pos checkpoint, now time.Time) {
+	if len(b.recs) == 0 {
+		b.first = pos
+		b.start = now
+	}
+	b.recs = append(b.recs, r)
+	b.bytes += len(r.Data)
+	b.next = checkpoint{Seq: pos.Seq, Sub: pos.Sub + 1}
+}
+
+// deliverBuffer delivers the DirectPut buffer log from the checkpoint on,
+// until ctx ends or the checkpoint is moved by another owner.
+func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) error {
+	ref := store.ShardRef{StreamID: store.BufferLogPrefix + ds.ID, Shard: 0}
+	notify, stop, err := e.cfg.Store.Watch(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("delivery: watching buffer log: %w", err)
+	}
+	defer stop()
+	cp, ckRev, err := e.loadCheckpoint(ctx, ds.ID, ref, notify)
+	if err != nil {
+		return err
+	}
+	size, interval := bufferHints(ds)
+	var buf buffer
+	next := cp // where the next read starts
+	flush := func() error {
+		b := Batch{ID: batchID("directput", ds.ID, buf.first), Records: buf.recs}
+		if err := e.deliver(ctx, ds, b); err != nil {
+			return err
+		}
+		rev, err := e.saveCheckpoint(ctx, ds.ID, buf.next, ckRev)
+		if err != nil {
+			return err
+		}
+		ckRev = rev
+		buf = buffer{}
+		return nil
+	}
+	for {
+		msgs, err := e.cfg.Store.Read(ctx, ref, next.Seq, readMsgs, readBytes)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e.cfg.Logger.Warn("delivery: reading buffer log", "id", ds.ID, "err", err)
+			if err := sleep(ctx, e.retryBase); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, m := range msgs {
+			sub := 0
+			if m.Seq == next.Seq {
+				sub = next.Sub
+			}
+			for i := sub; i < len(m.Entries); i++ {
+				ent := m.Entries[i]
+				rec := process.Record{ID: RecordID(m.Seq, i), Data: ent.Data, Arrival: m.Time}
+				buf.add(rec, checkpoint{Seq: m.Seq, Sub: i}, e.cfg.Now())
+				if ent.Key != 0 {
+					// Sealed entries are the API's to open; the buffer
+					// log of a delivery stream is written in the clear.
+					e.cfg.Logger.Error("delivery: sealed entry in a buffer log", "id", ds.ID, "seq", m.Seq, "sub", i)
+				}
+				if buf.bytes >= size {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			next = checkpoint{Seq: m.Seq + 1}
+		}
+		if len(buf.recs) > 0 && !e.cfg.Now().Before(buf.start.Add(interval)) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if len(msgs) > 0 {
+			continue // more may be waiting
+		}
+		if err := e.waitData(ctx, notify, &buf, interval); err != nil {
+			return err
+		}
+	}
+}
+
+// waitData waits for appends, or for the buffer's interval to pass.
+func (e *Engine) waitData(ctx context.Context, notify <-chan struct{}, buf *buffer, interval time.Duration) error {
+	var timer <-chan time.Time
+	if len(buf.recs) > 0 {
+		t := time.NewTimer(buf.start.Add(interval).Sub(e.cfg.Now()))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-notify:
+	case <-timer:
+	}
+	return nil
+}
+
+// loadCheckpoint reads the checkpoint; with none, delivery starts at the
+// log's first message. It waits for the log to exist.
+func (e *Engine) loadCheckpoint(ctx context.Context, id string, ref store.ShardRef, notify <-chan struct{}) (checkpoint, store.Revision, error) {
+	for {
+		raw, rev, err := e.cfg.Store.GetValue(ctx, checkpointKey(id))
+		if err == nil {
+			var cp checkpoint
+			if err := json.Unmarshal(raw, &cp); err != nil {
+				return checkpoint{}, 0, fmt.Errorf("delivery: checkpoint of %s: %w", id, err)
+			}
+			return cp, rev, nil
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			tip, err := e.cfg.Store.Tip(ctx, ref)
+			if err == nil {
+				return checkpoint{Seq: tip.FirstSeq}, 0, nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				e.cfg.Logger.Warn("delivery: buffer log tip", "id", id, "err", err)
+			}
+		} else {
+			e.cfg.Logger.Warn("delivery: reading checkpoint", "id", id, "err", err)
+		}
+		t := time.NewTimer(e.retryBase)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return checkpoint{}, 0, ctx.Err()
+		case <-notify:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// saveCheckpoint moves the checkpoint by compare-and-swap, retrying
+// transient failures; a lost swap means the stream has another owner.
+func (e *Engine) saveCheckpoint(ctx context.Context, id string, cp checkpoint, rev store.Revision) (store.Revision, error) {
+	val, err := json.Marshal(cp)
+	if err != nil {
+		return 0, err
+	}
+	for n := 0; ; n++ {
+		nrev, err := e.cfg.Store.PutValue(ctx, checkpointKey(id), val, rev)
+		if err == nil {
+			return nrev, nil
+		}
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+			return 0, errOwnership
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		e.cfg.Logger.Warn("delivery: writing checkpoint", "id", id, "err", err)
+		if err := sleep(ctx, e.backoff(min(n, 7))); err != nil {
+			return 0, err
+		}
+	}
+}
