@@ -201,8 +201,8 @@ type Server struct {
 	// has stopped.
 	stopDelivery context.CancelFunc
 	delivered    chan struct{}
-	stop     sync.Once
-	result   error
+	stop         sync.Once
+	result       error
 }
 
 // Start opens storage and starts serving. When it returns without an
@@ -346,6 +346,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		Logger:     logger,
 		KMS:        ring,
 		Authorizer: authorizer,
+		Channels:   st,
 	})
 	kin := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
 	// The lease-table and Firehose APIs share the port; X-Amz-Target
@@ -357,9 +358,10 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 	})
 	ddb := dynamodb.NewHandler(ddbSvc, dynamodb.HandlerOptions{Logger: logger, Verifier: ddbVerify})
 	fh := firehose.NewHandler(firehose.New(st, firehose.Config{
-		Now:        cfg.Clock,
-		Logger:     logger,
-		Authorizer: authorizer,
+		Now:         cfg.Clock,
+		Logger:      logger,
+		Authorizer:  authorizer,
+		CreateDelay: cfg.CreateDelay,
 	}), firehose.HandlerOptions{Logger: logger, Verifier: fhVerify})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -114,8 +115,12 @@ func New(cfg Config) *Engine {
 type runner struct {
 	key     string
 	version int
+	ds      *model.DeliveryStream
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// gone marks a runner stopped because its record disappeared: once it
+	// has ended, a Kinesis source's lease table is dropped.
+	gone bool
 }
 
 // Run delivers until ctx ends, then stops every delivery, releasing its
@@ -160,6 +165,7 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) reconcile(ctx context.Context, want map[string]*model.DeliveryStream, runners map[string]*runner, stopping []*runner) []*runner {
 	for key, r := range runners {
 		if ds, ok := want[key]; !ok || ds.VersionID != r.version {
+			r.gone = !ok
 			r.cancel()
 			stopping = append(stopping, r)
 			delete(runners, key)
@@ -170,6 +176,9 @@ func (e *Engine) reconcile(ctx context.Context, want map[string]*model.DeliveryS
 	for _, r := range stopping {
 		select {
 		case <-r.done:
+			if r.gone && r.ds.Type == model.TypeKinesisSource {
+				e.dropIfDeleted(ctx, r)
+			}
 		default:
 			alive = append(alive, r)
 		}
@@ -183,7 +192,7 @@ func (e *Engine) reconcile(ctx context.Context, want map[string]*model.DeliveryS
 			continue
 		}
 		rctx, cancel := context.WithCancel(ctx)
-		r := &runner{key: key, version: ds.VersionID, cancel: cancel, done: make(chan struct{})}
+		r := &runner{key: key, version: ds.VersionID, ds: ds, cancel: cancel, done: make(chan struct{})}
 		runners[key] = r
 		go func() {
 			defer close(r.done)
@@ -192,6 +201,20 @@ func (e *Engine) reconcile(ctx context.Context, want map[string]*model.DeliveryS
 		}()
 	}
 	return stopping
+}
+
+// dropIfDeleted deletes the lease table of a Kinesis source whose record
+// is gone for good (not merely inactive). Every process may do it; a
+// missing table is not an error.
+func (e *Engine) dropIfDeleted(ctx context.Context, r *runner) {
+	kind, _, _ := strings.Cut(r.key, "/")
+	k := store.TableKey{Account: r.ds.Account, Region: r.ds.Region, Name: r.ds.Name}
+	if _, _, err := e.cfg.Store.GetResource(ctx, kind, k); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err := e.dropKinesis(ctx, r.ds); err != nil {
+		e.cfg.Logger.Warn("delivery: dropping the lease table of a deleted delivery stream", "name", r.ds.Name, "err", err)
+	}
 }
 
 // discover lists the ACTIVE delivery streams and channels by runner key.
@@ -210,7 +233,7 @@ func (e *Engine) discover(ctx context.Context) (map[string]*model.DeliveryStream
 			if err != nil {
 				return nil, err
 			}
-			ds, err := decodeRecord(kind, raw)
+			ds, err := decodeRecord(kind, raw, e.cfg.Now())
 			if err != nil {
 				e.cfg.Logger.Error("delivery: unreadable record", "kind", kind, "account", k.Account, "region", k.Region, "name", k.Name, "err", err)
 				continue
@@ -226,14 +249,14 @@ func (e *Engine) discover(ctx context.Context) (map[string]*model.DeliveryStream
 
 // decodeRecord returns what runs for a stored record, nil when it is not
 // ACTIVE.
-func decodeRecord(kind string, raw []byte) (*model.DeliveryStream, error) {
+func decodeRecord(kind string, raw []byte, now time.Time) (*model.DeliveryStream, error) {
 	switch kind {
 	case store.KindChannel:
 		var ch model.Channel
 		if err := json.Unmarshal(raw, &ch); err != nil {
 			return nil, err
 		}
-		if ch.Status != model.StatusActive {
+		if ch.Delivery.CurrentStatus(now) != model.StatusActive {
 			return nil, nil
 		}
 		ds := ch.Delivery
@@ -247,7 +270,7 @@ func decodeRecord(kind string, raw []byte) (*model.DeliveryStream, error) {
 		if err := json.Unmarshal(raw, &ds); err != nil {
 			return nil, err
 		}
-		if ds.Status != model.StatusActive {
+		if ds.CurrentStatus(now) != model.StatusActive {
 			return nil, nil
 		}
 		return &ds, nil

@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"time"
+
 	"strings"
 	"testing"
 
@@ -46,7 +48,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		if stream {
 			kind = store.KindDeliveryStream
 		}
-		ds, err := decodeRecord(kind, raw)
+		ds, err := decodeRecord(kind, raw, time.Now())
 		if err != nil && ds != nil {
 			t.Fatalf("decodeRecord returned both a record and %v", err)
 		}

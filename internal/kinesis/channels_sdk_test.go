@@ -168,6 +168,12 @@ func TestChannelsSDK(t *testing.T) {
 		t.Fatalf("listed %v", names)
 	}
 
+	filtered, err := c.ListChannels(ctx, &sdk.ListChannelsInput{StreamFilter: []types.StreamFilter{{StreamARN: aws.String(streamARN),
+		StreamCreationTimestamp: sum.StreamDescriptionSummary.StreamCreationTimestamp}}})
+	if err != nil || len(filtered.ChannelSummaries) != 4 || filtered.NextToken != nil {
+		t.Fatalf("filtered by stream and creation time: %+v %v", filtered, err)
+	}
+
 	up, err := c.UpdateChannel(ctx, &sdk.UpdateChannelInput{ChannelARN: d.ChannelARN,
 		S3DestinationConfiguration: &types.S3DestinationUpdateInput{DataFreshnessInSeconds: aws.Int32(30)},
 		LoggingConfiguration:       &types.ChannelLoggingUpdateInput{CloudWatchLogs: &types.CloudWatchLogsUpdateInput{Enabled: aws.Bool(false)}}})

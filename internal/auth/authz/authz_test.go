@@ -100,3 +100,18 @@ func TestCrossAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Rivulet's own in-process calls (the delivery engine reading a Kinesis
+// source) are allowed; the same call without a principal from a listener
+// is not.
+func TestServiceCaller(t *testing.T) {
+	a := New()
+	ctx := context.Background()
+	arn := "arn:aws:kinesis:us-east-1:123456789012:stream/s"
+	if err := a.Authorize(ctx, kinesis.Caller{Account: "123456789012", Service: true}, "kinesis:GetRecords", arn, kinesis.Resource{}); err != nil {
+		t.Fatalf("service caller: %v", err)
+	}
+	if err := a.Authorize(ctx, kinesis.Caller{Account: "123456789012"}, "kinesis:GetRecords", arn, kinesis.Resource{}); !denied(err) {
+		t.Fatalf("caller without a principal: %v, want AccessDenied", err)
+	}
+}

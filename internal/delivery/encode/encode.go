@@ -54,6 +54,10 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 		}
 	case Snappy:
 		// The Snappy framing format: stream identifier, then CRC'd chunks.
+		if len(data) == 0 {
+			// The writer emits the identifier only with the first chunk.
+			return []byte(snappyStreamID), nil
+		}
 		w := snappy.NewBufferedWriter(&buf)
 		if _, err := w.Write(data); err != nil {
 			return nil, err
@@ -68,6 +72,8 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+const snappyStreamID = "\xff\x06\x00\x00sNaPpY"
 
 // hadoopBlock is the input per block of Hadoop's SnappyCodec: its 256 KiB
 // buffer less the compression overhead it reserves (size/6 + 32).

@@ -113,12 +113,22 @@ func (t *hiveType) String() string {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(f.name + ":" + f.typ.String())
+			b.WriteString(quoteName(f.name) + ":" + f.typ.String())
 		}
 		b.WriteByte('>')
 		return b.String()
 	}
 	return "?"
+}
+
+// quoteName backquotes a field name that is not a plain identifier.
+func quoteName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if !isIdent(name[i]) {
+			return "`" + name + "`"
+		}
+	}
+	return name
 }
 
 func (t *hiveType) primitive() bool { return t.kind < kArray }

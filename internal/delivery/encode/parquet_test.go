@@ -543,7 +543,7 @@ func TestValidateConversion(t *testing.T) {
 func TestParseSchema(t *testing.T) {
 	good := map[string]string{
 		"struct<a:int>": "struct<a:int>",
-		" struct < A : BIGINT , `b c`:array< map<string , struct<x:decimal(38,10)>> > , d:decimal, e:varchar(10), f:char(1), g:integer >": "struct<a:bigint,b c:array<map<string,struct<x:decimal(38,10)>>>,d:decimal(10,0),e:varchar(10),f:char(1),g:int>",
+		" struct < A : BIGINT , `b c`:array< map<string , struct<x:decimal(38,10)>> > , d:decimal, e:varchar(10), f:char(1), g:integer >": "struct<a:bigint,`b c`:array<map<string,struct<x:decimal(38,10)>>>,d:decimal(10,0),e:varchar(10),f:char(1),g:int>",
 	}
 	for in, want := range good {
 		got, err := parseSchema(in)
