@@ -172,6 +172,7 @@ type StreamDescriptionSummary struct {
 	KeyId                   *string            `json:"KeyId,omitempty"`
 	OpenShardCount          int64              `json:"OpenShardCount"`
 	ConsumerCount           int64              `json:"ConsumerCount"`
+	ChannelCount            int64              `json:"ChannelCount"`
 	MaxRecordSizeInKiB      int64              `json:"MaxRecordSizeInKiB,omitempty"`
 }
 

@@ -45,6 +45,8 @@ var errorStatus = map[error]int{
 type Error struct {
 	Kind    error
 	Message string
+	// Code is InvalidKMSResourceException's code member; "" leaves it out.
+	Code string
 }
 
 func (e *Error) Error() string { return e.Kind.Error() + ": " + e.Message }

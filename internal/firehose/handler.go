@@ -218,7 +218,7 @@ func (x *exchange) writeAuthError(err error) {
 		return
 	}
 	x.w.Header().Set("X-Amzn-ErrorType", e.Type)
-	x.write(e.Status, ContentType, errorBody(e.Type, "message", e.Message))
+	x.write(e.Status, ContentType, errorBody(e.Type, "message", e.Message, ""))
 }
 
 func (h *Handler) readBody(x *exchange) ([]byte, error) {
@@ -267,12 +267,19 @@ func (x *exchange) writeError(e *Error) {
 	if e.Message == "" {
 		key = ""
 	}
-	x.write(status, ContentType, errorBody(typ, key, e.Message))
+	x.write(status, ContentType, errorBody(typ, key, e.Message, e.Code))
 }
 
-func errorBody(typ, key, msg string) []byte {
+// errorBody is {"__type","code","message"}: code only when given, the
+// message only with a key.
+func errorBody(typ, key, msg, code string) []byte {
 	t, _ := marshalJSON(typ)
 	b := append([]byte(`{"__type":`), t...)
+	if code != "" {
+		c, _ := marshalJSON(code)
+		b = append(b, `,"code":`...)
+		b = append(b, c...)
+	}
 	if key != "" {
 		m, _ := marshalJSON(msg)
 		b = append(b, `,"`+key+`":`...)

@@ -68,11 +68,20 @@ const account = "000000000000"
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
+	return newEnvRing(t, cfg, false)
+}
+
+// newEnvRing is newEnv; noRing leaves Config.KMS nil.
+func newEnvRing(t *testing.T, cfg Config, noRing bool) *env {
+	t.Helper()
 	ck := &clock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
 	mem := memstore.New(memstore.Config{})
 	e := &env{t: t, st: &fullStore{Store: mem}, clock: ck}
 	if cfg.Now == nil {
 		cfg.Now = ck.Now
+	}
+	if cfg.KMS == nil && !noRing {
+		cfg.KMS = testRing(t, mem, true)
 	}
 	e.svc = New(e.st, cfg)
 	e.srv = httptest.NewServer(NewHandler(e.svc, HandlerOptions{}))

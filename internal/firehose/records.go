@@ -75,15 +75,16 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	if err != nil {
 		return nil, err
 	}
-	pos, err := s.st.Append(ctx, BufferLog(ds.ID), []store.Entry{{Data: in.Record.Data}})
+	entries := []store.Entry{{Data: in.Record.Data}}
+	sealed, err := s.seal(ctx, ds, entries)
+	if err != nil {
+		return nil, err
+	}
+	pos, err := s.st.Append(ctx, BufferLog(ds.ID), entries)
 	if err != nil {
 		return nil, s.appendError(ds, err)
 	}
-	return &PutRecordOutput{RecordId: RecordID(ds.ID, pos[0]), Encrypted: s.encrypted(ds)}, nil
-}
-
-func (s *Service) encrypted(ds *model.DeliveryStream) bool {
-	return ds.CurrentEncryptionStatus(s.now()) == "ENABLED"
+	return &PutRecordOutput{RecordId: RecordID(ds.ID, pos[0]), Encrypted: sealed}, nil
 }
 
 // appendError maps a failed append: full storage is ServiceUnavailable
@@ -139,7 +140,11 @@ func (s *Service) PutRecordBatch(ctx context.Context, in *PutRecordBatchInput) (
 	for i, r := range in.Records {
 		entries[i] = store.Entry{Data: r.Data}
 	}
-	out := &PutRecordBatchOutput{Encrypted: s.encrypted(ds), RequestResponses: make([]PutRecordBatchResponseEntry, len(entries))}
+	sealed, err := s.seal(ctx, ds, entries)
+	if err != nil {
+		return nil, err
+	}
+	out := &PutRecordBatchOutput{Encrypted: sealed, RequestResponses: make([]PutRecordBatchResponseEntry, len(entries))}
 	pos, err := s.st.Append(ctx, BufferLog(ds.ID), entries)
 	switch {
 	case err == nil:

@@ -258,7 +258,7 @@ func TestEncryption(t *testing.T) {
 	_, err = e.c.StartDeliveryStreamEncryption(ctx, &fh.StartDeliveryStreamEncryptionInput{DeliveryStreamName: aws.String("enc"),
 		DeliveryStreamEncryptionConfigurationInput: &types.DeliveryStreamEncryptionConfigurationInput{KeyType: types.KeyTypeCustomerManagedCmk}})
 	apiErr(t, err, "InvalidArgumentException", "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK.")
-	key := "arn:aws:kms:us-east-1:" + account + ":key/abc"
+	key := "arn:aws:kms:us-east-1:" + account + ":key/" + customerKeyID
 	_, err = e.c.StartDeliveryStreamEncryption(ctx, &fh.StartDeliveryStreamEncryptionInput{DeliveryStreamName: aws.String("enc"),
 		DeliveryStreamEncryptionConfigurationInput: &types.DeliveryStreamEncryptionConfigurationInput{KeyType: types.KeyTypeCustomerManagedCmk, KeyARN: aws.String(key)}})
 	if err != nil {

@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rivulet/rivulet/internal/firehose/envelope"
 	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/kinesis"
+	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -46,13 +48,18 @@ type Config struct {
 	// CreateDelay is how long a new stream stays CREATING (and encryption
 	// ENABLING or DISABLING); zero makes it ACTIVE at once.
 	CreateDelay time.Duration
+	// KMS is the key ring server-side encryption uses (--kms-keys; its
+	// alias/aws/kinesis stands in for AWS_OWNED_CMK). nil refuses
+	// encryption with InvalidKMSResourceException.
+	KMS *kms.Ring
 }
 
 // Service is the Firehose API over a Storage.
 type Service struct {
-	st  Storage
-	cfg Config
-	log *slog.Logger
+	st   Storage
+	cfg  Config
+	log  *slog.Logger
+	keys *envelope.Keys
 }
 
 // New returns a service over st.
@@ -63,7 +70,7 @@ func New(st Storage, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{st: st, cfg: cfg, log: cfg.Logger}
+	return &Service{st: st, cfg: cfg, log: cfg.Logger, keys: envelope.New(cfg.KMS)}
 }
 
 // Limits, AWS's where it has one.

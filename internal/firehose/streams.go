@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rivulet/rivulet/internal/firehose/envelope"
 	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/store"
 )
@@ -71,11 +72,12 @@ func (s *Service) CreateDeliveryStream(ctx context.Context, in *CreateDeliverySt
 		}
 	}
 	if e := in.DeliveryStreamEncryptionConfigurationInput; e != nil {
-		ds.Encryption = e
-		ds.EncryptionStatus = "ENABLED"
-		if s.cfg.CreateDelay > 0 {
-			ds.EncryptionStatus, ds.EncryptionUntil = "ENABLING", now.Add(s.cfg.CreateDelay)
+		master, err := s.masterKey(ctx, e, k)
+		if err != nil {
+			return nil, err
 		}
+		ds.Encryption = e
+		s.transition(ds, "ENABLING", "ENABLED", envelope.NewDataKey(ds, master, now), now)
 	}
 	// The log first: a stream that exists can always take records.
 	if typ == model.TypeDirectPut {

@@ -3,7 +3,6 @@ package firehose
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/rivulet/rivulet/internal/firehose/model"
 )
@@ -110,81 +109,4 @@ func (s *Service) ListTagsForDeliveryStream(ctx context.Context, in *ListTagsFor
 		out.Tags = append(out.Tags, Tag{Key: str(k), Value: str(ds.Tags[k])})
 	}
 	return out, nil
-}
-
-// StartDeliveryStreamEncryption turns server-side encryption on (ENABLING,
-// then ENABLED after Config.CreateDelay). Rivulet stores the records as it
-// stores Kinesis data at rest; the key type is recorded and described.
-func (s *Service) StartDeliveryStreamEncryption(ctx context.Context, in *StartDeliveryStreamEncryptionInput) (*StartDeliveryStreamEncryptionOutput, error) {
-	var v validator
-	v.name("deliveryStreamName", in.DeliveryStreamName)
-	v.streamEncryption("deliveryStreamEncryptionConfigurationInput", in.DeliveryStreamEncryptionConfigurationInput)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	enc := in.DeliveryStreamEncryptionConfigurationInput
-	if enc == nil {
-		enc = &model.DeliveryStreamEncryptionConfigurationInput{KeyType: "AWS_OWNED_CMK"}
-	}
-	if err := checkStreamEncryption(enc); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "StartDeliveryStreamEncryption", in.DeliveryStreamName); err != nil {
-		return nil, err
-	}
-	_, err := s.modify(ctx, *in.DeliveryStreamName, func(ds *model.DeliveryStream) error {
-		if err := s.encryptable(ds); err != nil {
-			return err
-		}
-		ds.Encryption = enc
-		s.setEncryption(ds, "ENABLING", "ENABLED")
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &StartDeliveryStreamEncryptionOutput{}, nil
-}
-
-// StopDeliveryStreamEncryption turns server-side encryption off.
-func (s *Service) StopDeliveryStreamEncryption(ctx context.Context, in *StopDeliveryStreamEncryptionInput) (*StopDeliveryStreamEncryptionOutput, error) {
-	var v validator
-	v.name("deliveryStreamName", in.DeliveryStreamName)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, "StopDeliveryStreamEncryption", in.DeliveryStreamName); err != nil {
-		return nil, err
-	}
-	_, err := s.modify(ctx, *in.DeliveryStreamName, func(ds *model.DeliveryStream) error {
-		if err := s.encryptable(ds); err != nil {
-			return err
-		}
-		ds.Encryption = nil
-		s.setEncryption(ds, "DISABLING", "DISABLED")
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &StopDeliveryStreamEncryptionOutput{}, nil
-}
-
-func (s *Service) encryptable(ds *model.DeliveryStream) error {
-	if ds.Type != model.TypeDirectPut {
-		return invalidArg("This operation is not permitted on %s delivery stream type.", ds.Type)
-	}
-	if st := ds.CurrentStatus(s.now()); st != model.StatusActive {
-		return errorf(ErrResourceInUse, "Firehose %s under account %s is not in the ACTIVE state (it is %s).", ds.Name, ds.Account, st)
-	}
-	return nil
-}
-
-// setEncryption starts a transition that ends after Config.CreateDelay.
-func (s *Service) setEncryption(ds *model.DeliveryStream, during, after string) {
-	if s.cfg.CreateDelay > 0 {
-		ds.EncryptionStatus, ds.EncryptionUntil = during, s.now().Add(s.cfg.CreateDelay)
-		return
-	}
-	ds.EncryptionStatus, ds.EncryptionUntil = after, time.Time{}
 }

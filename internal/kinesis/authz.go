@@ -93,6 +93,9 @@ func (s *Service) authorizeInput(ctx context.Context, op string, in any) error {
 		if k, ok := parseStreamARN(*resource); ok {
 			return s.authorize(ctx, action, k, "", *resource)
 		}
+		if k, ok := parseChannelARN(*resource); ok { // the tag operations
+			return s.authorizeChannelKey(ctx, action, k)
+		}
 		return nil // not an ARN: validation answers
 	}
 	var name, arn *string

@@ -154,6 +154,12 @@ func (s *Service) DeleteStream(ctx context.Context, in *api.DeleteStreamInput) (
 		if s.liveConsumerCount(st) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
 			return consumersExist(k)
 		}
+		// Channels have no such override: AWS refuses while any remains.
+		if n, err := s.streamChannels(ctx, k, st.Created); err != nil {
+			return err
+		} else if n > 0 {
+			return channelsExist(k)
+		}
 		st.Status, st.NextStatus, st.StatusUntil = api.StatusDeleting, "", s.now().Add(s.cfg.DeleteDelay)
 		return nil
 	}
@@ -327,12 +333,17 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *api.DescribeStr
 	if err != nil {
 		return nil, err
 	}
+	channels, err := s.streamChannels(ctx, k, st.Created)
+	if err != nil {
+		return nil, err
+	}
 	d := api.StreamDescriptionSummary{
 		StreamName: k.Name, StreamARN: StreamARN(k), StreamStatus: st.Status, StreamModeDetails: modeDetails(st),
 		RetentionPeriodHours: int64(st.RetentionHours), StreamCreationTimestamp: *api.NewTime(st.Created),
 		EnhancedMonitoring: enhancedMonitoring(st), EncryptionType: st.EncryptionType,
 		OpenShardCount: int64(openShards(st)), MaxRecordSizeInKiB: int64(st.MaxRecordSizeKiB),
 		ConsumerCount: int64(s.liveConsumerCount(st)), // enhanced fan-out
+		ChannelCount:  int64(channels),
 	}
 	if st.KeyID != "" {
 		d.KeyId = ptr(st.KeyID)

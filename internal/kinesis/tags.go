@@ -140,13 +140,19 @@ func resourceKey(arn string) (store.StreamKey, error) {
 	return k, nil
 }
 
-// TagResource tags a stream by ARN.
+// TagResource tags a stream, consumer or channel by ARN.
 func (s *Service) TagResource(ctx context.Context, in *api.TagResourceInput) (*api.TagResourceOutput, error) {
 	if err := validateTagResource(in); err != nil {
 		return nil, err
 	}
 	if r, ok := parseConsumerARN(*in.ResourceARN); ok { // enhanced fan-out consumer
 		if err := s.tagConsumer(ctx, r, in.Tags); err != nil {
+			return nil, err
+		}
+		return &api.TagResourceOutput{}, nil
+	}
+	if k, ok := parseChannelARN(*in.ResourceARN); ok {
+		if err := s.tagChannel(ctx, k, in.Tags); err != nil {
 			return nil, err
 		}
 		return &api.TagResourceOutput{}, nil
@@ -161,13 +167,19 @@ func (s *Service) TagResource(ctx context.Context, in *api.TagResourceInput) (*a
 	return &api.TagResourceOutput{}, nil
 }
 
-// UntagResource removes tags from a stream by ARN.
+// UntagResource removes tags from a stream, consumer or channel by ARN.
 func (s *Service) UntagResource(ctx context.Context, in *api.UntagResourceInput) (*api.UntagResourceOutput, error) {
 	if err := validateUntagResource(in); err != nil {
 		return nil, err
 	}
 	if r, ok := parseConsumerARN(*in.ResourceARN); ok { // enhanced fan-out consumer
 		if err := s.untagConsumer(ctx, r, in.TagKeys); err != nil {
+			return nil, err
+		}
+		return &api.UntagResourceOutput{}, nil
+	}
+	if k, ok := parseChannelARN(*in.ResourceARN); ok {
+		if err := s.untagChannel(ctx, k, in.TagKeys); err != nil {
 			return nil, err
 		}
 		return &api.UntagResourceOutput{}, nil
@@ -182,13 +194,20 @@ func (s *Service) UntagResource(ctx context.Context, in *api.UntagResourceInput)
 	return &api.UntagResourceOutput{}, nil
 }
 
-// ListTagsForResource lists a stream's tags by ARN.
+// ListTagsForResource lists a stream's, consumer's or channel's tags by ARN.
 func (s *Service) ListTagsForResource(ctx context.Context, in *api.ListTagsForResourceInput) (*api.ListTagsForResourceOutput, error) {
 	if err := validateListTagsForResource(in); err != nil {
 		return nil, err
 	}
 	if r, ok := parseConsumerARN(*in.ResourceARN); ok { // enhanced fan-out consumer
 		tags, err := s.consumerTags(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return &api.ListTagsForResourceOutput{Tags: tags}, nil
+	}
+	if k, ok := parseChannelARN(*in.ResourceARN); ok {
+		tags, err := s.channelTags(ctx, k)
 		if err != nil {
 			return nil, err
 		}

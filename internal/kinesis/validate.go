@@ -51,7 +51,7 @@ var (
 	vHashKeyPattern  = vNewPattern(`0|([1-9]\d{0,38})`, `0|([1-9][0-9]{0,38})`)
 	vSeqNumPattern   = vNewPattern(`0|([1-9]\d{0,128})`, `0|([1-9][0-9]{0,128})`)
 	vStreamARNPatt   = vNewPattern(`arn:aws.*:kinesis:.*:\d{12}:stream/\S+`, `arn:aws`+vJavaDot+`*:kinesis:`+vJavaDot+`*:`+vJavaDigits+`{12}:stream/`+vJavaNonSp+`+`)
-	vResourceARNPatt = vNewPattern(`arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`, `arn:aws`+vJavaDot+`*:kinesis:`+vJavaDot+`*:`+vJavaDigits+`{12}:`+vJavaDot+`*stream/`+vJavaNonSp+`+`)
+	vResourceARNPatt = vNewPattern(`arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel)/\S+`, `arn:aws`+vJavaDot+`*:kinesis:`+vJavaDot+`*:`+vJavaDigits+`{12}:`+vJavaDot+`*(stream|channel)/`+vJavaNonSp+`+`)
 )
 
 // Enum value sets in the order AWS prints them. ShardIteratorType is the

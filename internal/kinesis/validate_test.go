@@ -44,7 +44,7 @@ const (
 	vMin1     = "Member must have length greater than or equal to 1"
 	vMax128   = "Member must have length less than or equal to 128"
 	vARNRe    = `Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:stream/\S+`
-	vResARNRe = `Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`
+	vResARNRe = `Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:.*(stream|channel)/\S+`
 	vGoodARN  = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
 )
 
@@ -398,6 +398,9 @@ func TestValidateResourceTags(t *testing.T) {
 	vRun(t, []vCase{
 		{"tag stream", validateTagResource(&api.TagResourceInput{ResourceARN: vS(vGoodARN), Tags: map[string]string{"a": "b"}}), ""},
 		{"tag consumer", validateTagResource(&api.TagResourceInput{ResourceARN: vS(consumer), Tags: map[string]string{"a": "b"}}), ""},
+		{"tag channel", validateTagResource(&api.TagResourceInput{ResourceARN: vS("arn:aws:kinesis:us-east-1:000000000000:channel/ch"), Tags: map[string]string{"a": "b"}}), ""},
+		{"tag other kind", validateTagResource(&api.TagResourceInput{ResourceARN: vS("arn:aws:kinesis:us-east-1:000000000000:queue/q"), Tags: map[string]string{"a": "b"}}),
+			vMsg(vErr("arn:aws:kinesis:us-east-1:000000000000:queue/q", "resourceARN", vResARNRe))},
 		{"tag missing", validateTagResource(&api.TagResourceInput{}),
 			"2 validation errors detected: " +
 				"Value null at 'tags' failed to satisfy constraint: Member must not be null; " +

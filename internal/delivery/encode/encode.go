@@ -1,6 +1,6 @@
 // Package encode turns a batch of records into an object's bytes: record
 // format conversion (JSON to Parquet) and compression (GZIP, ZIP, Snappy,
-// HADOOP_SNAPPY).
+// HADOOP_SNAPPY, and ZSTD for Kinesis channels).
 package encode
 
 import (
@@ -9,9 +9,11 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Compression formats.
@@ -21,7 +23,16 @@ const (
 	ZIP          = "ZIP"
 	Snappy       = "Snappy"
 	HadoopSnappy = "HADOOP_SNAPPY"
+	// ZSTD is not a Firehose CompressionFormat: only Kinesis channels
+	// (S3 CompressionType ZSTD) ask for it.
+	ZSTD = "ZSTD"
 )
+
+// zstdEncoder is shared: EncodeAll is safe for concurrent use, and with
+// no writer attached the encoder starts no goroutines.
+var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1))
+})
 
 // Compress compresses data; name is the entry's name inside a ZIP.
 func Compress(format string, data []byte, name string) ([]byte, error) {
@@ -67,6 +78,14 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 		}
 	case HadoopSnappy:
 		hadoopSnappy(&buf, data)
+	case ZSTD:
+		// One frame with its content size and checksum, which the zstd
+		// tool and every conforming decoder read.
+		enc, err := zstdEncoder()
+		if err != nil {
+			return nil, err
+		}
+		return enc.EncodeAll(data, make([]byte, 0, len(data)/4+64)), nil
 	default:
 		return nil, fmt.Errorf("encode: unknown compression format %q", format)
 	}
@@ -84,6 +103,11 @@ const hadoopBlock = 256<<10 - (256<<10/6 + 32)
 // snappy chunk.
 func hadoopSnappy(buf *bytes.Buffer, data []byte) {
 	var n [4]byte
+	if len(data) == 0 {
+		// Hadoop's finish() still writes an empty block's length.
+		buf.Write(n[:])
+		return
+	}
 	for len(data) > 0 {
 		block := data[:min(len(data), hadoopBlock)]
 		data = data[len(block):]
@@ -97,7 +121,8 @@ func hadoopSnappy(buf *bytes.Buffer, data []byte) {
 }
 
 // Extension is the file extension AWS gives a compression format
-// (".gz", ".zip", ".snappy", ...), "" for UNCOMPRESSED.
+// (".gz", ".zip", ".snappy", ...), "" for UNCOMPRESSED. ZSTD's ".zst" is
+// the zstd tool's own suffix; AWS's docs name no other.
 func Extension(format string) string {
 	switch format {
 	case GZIP:
@@ -108,6 +133,8 @@ func Extension(format string) string {
 		return ".snappy"
 	case HadoopSnappy:
 		return ".hsnappy"
+	case ZSTD:
+		return ".zst"
 	}
 	return ""
 }

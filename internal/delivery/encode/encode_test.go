@@ -158,6 +158,9 @@ func TestCompressHadoopSnappy(t *testing.T) {
 			t.Fatalf("%s: got %d bytes, want %d", name, len(got), len(data))
 		}
 	}
+	if out, _ := Compress(HadoopSnappy, nil, ""); string(out) != "\x00\x00\x00\x00" {
+		t.Fatalf("empty input gave % x, want Hadoop's empty block", out)
+	}
 	out, _ := Compress(HadoopSnappy, make([]byte, 3*hadoopBlock+1), "")
 	if first := binary.BigEndian.Uint32(out); first != hadoopBlock {
 		t.Fatalf("first block holds %d bytes, want %d", first, hadoopBlock)
@@ -178,7 +181,7 @@ func TestCompressUncompressedAndUnknown(t *testing.T) {
 }
 
 func TestExtension(t *testing.T) {
-	want := map[string]string{Uncompressed: "", "": "", GZIP: ".gz", ZIP: ".zip", Snappy: ".snappy", HadoopSnappy: ".hsnappy", "gzip": ""}
+	want := map[string]string{Uncompressed: "", "": "", GZIP: ".gz", ZIP: ".zip", Snappy: ".snappy", HadoopSnappy: ".hsnappy", ZSTD: ".zst", "gzip": "", "zstd": ""}
 	for f, ext := range want {
 		if got := Extension(f); got != ext {
 			t.Errorf("Extension(%q) = %q, want %q", f, got, ext)
@@ -186,5 +189,45 @@ func TestExtension(t *testing.T) {
 	}
 	if got := (&Converter{}).Extension(); got != ".parquet" {
 		t.Errorf("Converter.Extension() = %q", got)
+	}
+}
+
+// TestCompressZstdReadByZstdTool: the reference zstd tool decodes every
+// sample, each non-empty output is one frame that declares a content
+// checksum, and a damaged checksum makes the tool refuse it.
+func TestCompressZstdReadByZstdTool(t *testing.T) {
+	zs := tool(t, "/usr/bin/zstd")
+	for name, data := range samples() {
+		out, err := Compress(ZSTD, data, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) < 9 || !bytes.Equal(out[:4], []byte{0x28, 0xB5, 0x2F, 0xFD}) {
+			t.Fatalf("%s: no zstd frame magic: % x", name, out[:min(len(out), 8)])
+		}
+		// The encoder gives empty input a 9-byte frame with no checksum.
+		checked := len(data) > 0
+		if fhd := out[4]; checked && fhd&0x04 == 0 {
+			t.Fatalf("%s: frame header descriptor %08b lacks the content checksum flag", name, fhd)
+		}
+		cmd := exec.Command(zs, "-dc")
+		cmd.Stdin = bytes.NewReader(out)
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: zstd -d: %v", name, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("%s: zstd -d gave %d bytes, want %d", name, len(got), len(data))
+		}
+		if !checked {
+			continue
+		}
+		bad := bytes.Clone(out)
+		bad[len(bad)-1] ^= 0xFF // the last 4 bytes are the checksum
+		cmd = exec.Command(zs, "-dc")
+		cmd.Stdin = bytes.NewReader(bad)
+		if err := cmd.Run(); err == nil {
+			t.Fatalf("%s: zstd accepted a damaged checksum", name)
+		}
 	}
 }

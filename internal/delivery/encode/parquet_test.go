@@ -176,7 +176,20 @@ const allTypes = "struct<id:bigint,name:string,price:double,ok:boolean,ts:timest
 	"items:array<struct<a:int,b:array<int>>>,mi:map<int,array<string>>>"
 
 func TestConvertAllTypes(t *testing.T) {
-	c := mustConverter(t, openXConfig(allTypes))
+	for _, serde := range []model.ParquetSerDe{
+		{},
+		{Compression: "GZIP", WriterVersion: "V2", EnableDictionaryCompression: ptr(false)},
+		{Compression: "UNCOMPRESSED", PageSizeBytes: ptr(int32(64 << 10))},
+	} {
+		t.Run(serde.Compression+serde.WriterVersion, func(t *testing.T) {
+			cfg := openXConfig(allTypes)
+			cfg.OutputFormatConfiguration.Serializer.ParquetSerDe = &serde
+			checkAllTypes(t, mustConverter(t, cfg))
+		})
+	}
+}
+
+func checkAllTypes(t *testing.T, c *Converter) {
 	file, bad, err := c.Convert(recs(
 		// 0: every column set
 		`{"id":9007199254740993,"name":"widget","price":12.5,"ok":true,"ts":"2017-02-07T15:13:01.39256Z",

@@ -7,6 +7,8 @@ package model
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/store"
 )
 
 // Delivery stream types and statuses.
@@ -59,6 +61,38 @@ type DeliveryStream struct {
 	// to be awake to finish a transition. Zero means the status is final.
 	StatusUntil     time.Time `json:",omitzero"`
 	EncryptionUntil time.Time `json:",omitzero"`
+	// DataKeys are the stream's data keys for server-side encryption,
+	// each wrapped by a master key of the key ring (internal/kms). A
+	// buffer-log entry sealed with one carries its Index (store.Entry.Key).
+	// Retired keys stay while records sealed with them may remain.
+	DataKeys []store.DataKey `json:",omitempty"`
+	// WriteKey is the index of the data key new records are sealed with;
+	// 0 stores them in the clear. NextWriteKey replaces it at
+	// EncryptionUntil, when ENABLING or DISABLING ends (WriteKeyAt).
+	WriteKey     uint32  `json:",omitempty"`
+	NextWriteKey *uint32 `json:",omitempty"`
+	// EncryptionChanges are the Start- and StopDeliveryStreamEncryption
+	// calls of the last 24 hours, which AWS limits together.
+	EncryptionChanges []time.Time `json:",omitempty"`
+}
+
+// WriteKeyAt is the index of the data key records put at now are sealed
+// with (0: none): a switch takes effect when its transition ends.
+func (d *DeliveryStream) WriteKeyAt(now time.Time) uint32 {
+	if d.NextWriteKey != nil && !now.Before(d.EncryptionUntil) {
+		return *d.NextWriteKey
+	}
+	return d.WriteKey
+}
+
+// DataKey returns the data key of that index, nil if there is none.
+func (d *DeliveryStream) DataKey(index uint32) *store.DataKey {
+	for i := range d.DataKeys {
+		if d.DataKeys[i].Index == index {
+			return &d.DataKeys[i]
+		}
+	}
+	return nil
 }
 
 // CurrentStatus is Status as of now: CREATING becomes ACTIVE at

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rivulet/rivulet/internal/kinesis"
+	"github.com/rivulet/rivulet/internal/store/memstore"
 )
 
 func TestMain(m *testing.M) {
@@ -552,5 +553,30 @@ func TestAdminHandler(t *testing.T) {
 	}
 	if code, body := do("PUT", "["+strings.Repeat(" ", maxBody)+"]"); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("huge body: %d %s", code, body)
+	}
+}
+
+// TestOpsCoverService: rules may name every operation the service serves,
+// the channel operations included.
+func TestOpsCoverService(t *testing.T) {
+	be := memstore.New(memstore.Config{})
+	defer be.Close()
+	svc := kinesis.New(be, kinesis.Config{Channels: be})
+	defer svc.Close()
+	known := map[string]bool{}
+	for _, op := range Ops {
+		known[op] = true
+	}
+	for op := range svc.Operations() {
+		if !known[op] {
+			t.Errorf("the service serves %s, which fault.Ops lacks", op)
+		}
+	}
+	f := mustNew(t, Rule{Op: "DeleteChannel", Error: "ResourceInUseException"})
+	if err := f.Before(ctx, "DeleteChannel", ""); !errors.Is(err, kinesis.ErrResourceInUse) {
+		t.Errorf("DeleteChannel rule: %v", err)
+	}
+	if err := f.Before(ctx, "CreateChannel", ""); err != nil {
+		t.Errorf("CreateChannel matched a DeleteChannel rule: %v", err)
 	}
 }

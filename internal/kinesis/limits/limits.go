@@ -61,6 +61,11 @@ var ControlRates = map[string]ControlRate{
 	"DescribeStreamSummary":  {20, PerAccount},
 	"DescribeLimits":         {1, PerAccount},
 	"ListShards":             {1000, PerStream},
+	"CreateChannel":          {5, PerAccount},
+	"DescribeChannel":        {5, PerAccount},
+	"ListChannels":           {5, PerAccount},
+	"UpdateChannel":          {5, PerAccount},
+	"DeleteChannel":          {5, PerAccount},
 }
 
 // Config tunes a Limiter.

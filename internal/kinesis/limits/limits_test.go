@@ -219,6 +219,7 @@ func TestControlRates(t *testing.T) {
 		"CreateStream": 5, "DeleteStream": 5, "SplitShard": 5, "MergeShards": 5, "UpdateShardCount": 5,
 		"ListStreams": 5, "RegisterStreamConsumer": 5,
 		"DescribeStream": 10, "DescribeStreamSummary": 20, "DescribeLimits": 1, "ListShards": 1000,
+		"CreateChannel": 5, "DescribeChannel": 5, "ListChannels": 5, "UpdateChannel": 5, "DeleteChannel": 5,
 	} {
 		if n := count(5000, func() bool { return l.Control(caller, op, "s") }); n != want {
 			t.Errorf("%s: burst %d, want %d", op, n, want)
