@@ -362,6 +362,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		Logger:      logger,
 		Authorizer:  authorizer,
 		CreateDelay: cfg.CreateDelay,
+		KMS:         ring,
 	}), firehose.HandlerOptions{Logger: logger, Verifier: fhVerify})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -429,6 +430,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 			Objects:        objects,
 			Clients:        deliveryClients(own),
 			LambdaEndpoint: cfg.Firehose.LambdaEndpoint,
+			KMS:            ring,
 			Now:            cfg.Clock,
 			Logger:         logger,
 		})

@@ -131,7 +131,7 @@ type fhEnv struct {
 }
 
 // startFirehose runs Rivulet on disk delivering to a local directory
-// ("local") or to versitygw ("s3").
+// ("local"), to versitygw ("s3"), or not at all ("off", "none").
 func startFirehose(b *testing.B, target string) *fhEnv {
 	b.Helper()
 	cfg := rivulet.Config{DataDir: b.TempDir()}
@@ -145,6 +145,11 @@ func startFirehose(b *testing.B, target string) *fhEnv {
 		e.root = vgw.Dir
 		e.newBucket = func(b *testing.B, name string) { vgw.CreateBucket(b, name) }
 		cfg.Firehose.S3 = &rivulet.S3{Endpoint: vgw.Endpoint, Region: vgw.Region, AccessKeyID: vgw.AccessKey, SecretAccessKey: vgw.SecretKey}
+	case "off":
+		// The Firehose API without delivery: PutRecordBatch's own cost.
+		e.root = b.TempDir()
+		cfg.Firehose.BucketDir = e.root
+		cfg.Firehose.Off = true
 	case "none":
 	default:
 		b.Fatalf("unknown target %q", target)
@@ -390,22 +395,33 @@ func (t *tally) waitFor(ctx context.Context, records, bytes int64, every time.Du
 }
 
 // BenchmarkFirehose puts the same records (-firehose.records of 100–1000
-// bytes, 500 per call, -firehose.producers callers) five ways, each on a
-// new server: Kinesis PutRecords into a 4-shard stream (the baseline), and
+// bytes, 500 per call, -firehose.producers callers) several ways, each on
+// a new server: Kinesis PutRecords into a 4-shard stream (the baseline);
+// PutRecordBatch with delivery off (putbatch-no-delivery); and
 // PutRecordBatch into a DirectPut delivery stream (SizeInMBs 5,
-// IntervalInSeconds 1) delivering to a local directory or to S3, with
-// and without GZIP. Delivery rates count from the first call to the moment
+// IntervalInSeconds 1) delivering to a local directory or to S3, with and
+// without GZIP. Delivery rates count from the first call to the moment
 // the last record is seen in an object (polled every 20 ms; a warm-up
-// record delivered before the clock starts leaves out the engine taking up
-// the new stream); ingest rates from the first call to the last answer. pct-of-ingest is the delivered records/s against the
-// Kinesis baseline's records/s of the same run; pct-of-putbatch against
-// the case's own PutRecordBatch ingest.
+// record delivered before the clock starts leaves out the engine taking
+// up the new stream); ingest rates from the first call to the last
+// answer. pct-of-ingest is a rate against the Kinesis baseline of the
+// same run (the median of its -count runs); pct-of-putbatch the delivered
+// rate against the case's own PutRecordBatch ingest.
 func BenchmarkFirehose(b *testing.B) {
 	batches, total := fhLoad()
 	records := int64(batches * fhBatch)
 	data := fhRecordsOnce()
 	iteration := 0
-	var kinesisRate float64
+	// The baseline is the median of the Kinesis runs so far: with -count
+	// every count of a sub-benchmark runs before the next sub-benchmark.
+	var kinesisRates []float64
+	kinesisRate := func() float64 {
+		if len(kinesisRates) == 0 {
+			return 0
+		}
+		s := slices.Sorted(slices.Values(kinesisRates))
+		return s[len(s)/2]
+	}
 	b.Run("kinesis-ingest", func(b *testing.B) {
 		e := startFirehose(b, "none")
 		var elapsed time.Duration
@@ -428,11 +444,47 @@ func BenchmarkFirehose(b *testing.B) {
 			}
 		}
 		secs := elapsed.Seconds()
-		kinesisRate = float64(int64(b.N)*records) / secs
-		b.ReportMetric(kinesisRate, "records/s")
+		rate := float64(int64(b.N)*records) / secs
+		kinesisRates = append(kinesisRates, rate)
+		b.ReportMetric(rate, "records/s")
 		b.ReportMetric(float64(int64(b.N)*total)/mib/secs, "MiB/s")
 		b.Logf("kinesis-ingest: %d records (%.1f MiB) a run, %d shards, %d callers: %.0f records/s, %.1f MiB/s; %d entries resent",
-			records, float64(total)/mib, fhShards, firehoseProducers, kinesisRate, float64(int64(b.N)*total)/mib/secs, failed.Load())
+			records, float64(total)/mib, fhShards, firehoseProducers, rate, float64(int64(b.N)*total)/mib/secs, failed.Load())
+	})
+	// PutRecordBatch alone, with delivery off: what the API takes before
+	// the engine competes for the CPU.
+	b.Run("putbatch-no-delivery", func(b *testing.B) {
+		e := startFirehose(b, "off")
+		var elapsed time.Duration
+		var failed atomic.Int64
+		for b.Loop() {
+			iteration++
+			stream := fmt.Sprintf("fh-off-%d", iteration)
+			b.StopTimer()
+			e.createDeliveryStream(b, stream, fmt.Sprintf("off-%d", iteration), fhBufSize, 1, fhtypes.CompressionFormatUncompressed)
+			b.StartTimer()
+			start := time.Now()
+			err := putAll(context.Background(), batches, firehoseProducers, func(ctx context.Context, k int) error {
+				n, err := putRecordBatch(ctx, e.fc, stream, data.fh[k%fhTemplates])
+				failed.Add(int64(n))
+				return err
+			})
+			elapsed += time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		secs := elapsed.Seconds()
+		rate := float64(int64(b.N)*records) / secs
+		b.ReportMetric(rate, "records/s")
+		b.ReportMetric(float64(int64(b.N)*total)/mib/secs, "MiB/s")
+		vs := ""
+		if k := kinesisRate(); k > 0 {
+			b.ReportMetric(100*rate/k, "pct-of-ingest")
+			vs = fmt.Sprintf(" = %.0f %% of Kinesis ingest (%.0f records/s)", 100*rate/k, k)
+		}
+		b.Logf("putbatch-no-delivery: %.0f records/s, %.1f MiB/s%s; %d entries resent",
+			rate, float64(int64(b.N)*total)/mib/secs, vs, failed.Load())
 	})
 	for _, tc := range []struct {
 		target string
@@ -512,9 +564,9 @@ func BenchmarkFirehose(b *testing.B) {
 			b.ReportMetric(float64(objects)/n, "objects")
 			b.ReportMetric(float64(tail.Milliseconds())/n, "ms-after-last-put")
 			vs := ""
-			if kinesisRate > 0 {
-				b.ReportMetric(100*rate/kinesisRate, "pct-of-ingest")
-				vs = fmt.Sprintf(" = %.0f %% of Kinesis ingest (%.0f records/s)", 100*rate/kinesisRate, kinesisRate)
+			if k := kinesisRate(); k > 0 {
+				b.ReportMetric(100*rate/k, "pct-of-ingest")
+				vs = fmt.Sprintf(" = %.0f %% of Kinesis ingest (%.0f records/s)", 100*rate/k, k)
 			}
 			b.Logf("%s: %d records (%.1f MiB) a run: delivered %.0f records/s, %.1f MiB/s%s, %.0f %% of its PutRecordBatch ingest (%.0f records/s, %.1f MiB/s); %.0f objects; last record seen %.0f ms after the last put; %d entries resent",
 				name, records, float64(total)/mib, rate, mibs, vs, 100*rate/inRate, inRate, n*float64(total)/mib/ingest.Seconds(),

@@ -113,6 +113,7 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) er
 		buf = buffer{}
 		return nil
 	}
+	stalls := 0 // reads in a row stopped by a record that does not open
 	for {
 		msgs, err := e.cfg.Store.Read(ctx, ref, next.Seq, readMsgs, readBytes)
 		if err != nil {
@@ -125,6 +126,8 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) er
 			}
 			continue
 		}
+		stalled := false
+	read:
 		for _, m := range msgs {
 			sub := 0
 			if m.Seq == next.Seq {
@@ -132,13 +135,20 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) er
 			}
 			for i := sub; i < len(m.Entries); i++ {
 				ent := m.Entries[i]
+				if err := e.open(ctx, ds, &ent); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					// A disabled or missing key, or damage: nothing after
+					// this record is delivered until it opens (a key
+					// enabled again), so none is lost or reordered.
+					e.cfg.Logger.Error("delivery: a sealed record does not open; delivery waits for it",
+						"deliveryStream", ds.Name, "id", ds.ID, "seq", m.Seq, "sub", i, "key", ent.Key, "err", err)
+					next, stalled = checkpoint{Seq: m.Seq, Sub: i}, true
+					break read
+				}
 				rec := process.Record{ID: RecordID(m.Seq, i), Data: ent.Data, Arrival: m.Time}
 				buf.add(rec, checkpoint{Seq: m.Seq, Sub: i}, e.cfg.Now())
-				if ent.Key != 0 {
-					// Sealed entries are the API's to open; the buffer
-					// log of a delivery stream is written in the clear.
-					e.cfg.Logger.Error("delivery: sealed entry in a buffer log", "id", ds.ID, "seq", m.Seq, "sub", i)
-				}
 				if buf.bytes >= size {
 					if err := flush(); err != nil {
 						return err
@@ -152,6 +162,14 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) er
 				return err
 			}
 		}
+		if stalled {
+			stalls++
+			if err := sleep(ctx, e.backoff(min(stalls, 7))); err != nil {
+				return err
+			}
+			continue
+		}
+		stalls = 0
 		if len(msgs) > 0 {
 			continue // more may be waiting
 		}

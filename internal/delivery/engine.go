@@ -12,8 +12,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +21,9 @@ import (
 	"github.com/rivulet/rivulet/consumer"
 	"github.com/rivulet/rivulet/internal/delivery/dest"
 	"github.com/rivulet/rivulet/internal/delivery/process"
+	"github.com/rivulet/rivulet/internal/firehose/envelope"
 	"github.com/rivulet/rivulet/internal/firehose/model"
+	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -62,6 +64,9 @@ type Config struct {
 	Scan   time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
+	// KMS opens the DirectPut records the API sealed (server-side
+	// encryption); nil leaves sealed records undelivered, logged.
+	KMS *kms.Ring
 }
 
 // Engine runs delivery for every delivery stream and channel it owns.
@@ -78,6 +83,9 @@ type Engine struct {
 
 	mu    sync.Mutex
 	plans map[planKey]*plan
+
+	// keys opens sealed buffer-log entries (encryption.go).
+	keys *envelope.Keys
 }
 
 // New returns an engine; Run starts it. Unset Config members get their
@@ -108,6 +116,7 @@ func New(cfg Config) *Engine {
 		retryBase: time.Second,
 		retryMax:  120 * time.Second,
 		plans:     map[planKey]*plan{},
+		keys:      envelope.New(cfg.KMS),
 	}
 }
 

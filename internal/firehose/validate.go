@@ -2,6 +2,7 @@ package firehose
 
 import (
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -359,6 +360,9 @@ func completeExtendedS3(c *model.ExtendedS3DestinationConfiguration, create bool
 			return invalidArg("BufferingHints.SizeInMBs must be at least 64 when data format conversion is enabled.")
 		}
 		if err := encode.ValidateConversion(c.DataFormatConversionConfiguration); err != nil {
+			if ce, ok := errors.AsType[*encode.ConstraintError](err); ok {
+				return errorf(ErrValidation, "%s", ce.Message) // AWS checks bounds before rules
+			}
 			return invalidArg("%s", err.Error())
 		}
 	}

@@ -190,3 +190,74 @@ func TestChannelsSDK(t *testing.T) {
 		t.Fatalf("describe after delete: %v", err)
 	}
 }
+
+// TestChannelStreamSDK: the ARN tag operations on a channel, ZSTD
+// channels, ChannelCount and DeleteStream's refusal, as the SDK sees them.
+func TestChannelStreamSDK(t *testing.T) {
+	ctx := context.Background()
+	c := sdkChannels(t)
+	if _, err := c.CreateStream(ctx, &sdk.CreateStreamInput{StreamName: aws.String("src"),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	streamARN := "arn:aws:kinesis:eu-west-2:123456789012:stream/src"
+	out, err := c.CreateChannel(ctx, &sdk.CreateChannelInput{
+		ChannelName:             aws.String("zs"),
+		ServiceExecutionRoleARN: aws.String("arn:aws:iam::123456789012:role/delivery"),
+		StreamConfigurationList: []types.ChannelStreamConfiguration{{StreamARN: aws.String(streamARN),
+			RecordConfiguration: &types.RecordConfiguration{RecordFormatType: types.RecordFormatTypeByteArray}}},
+		S3DestinationConfiguration: &types.S3DestinationConfiguration{StorageConfiguration: &types.S3StorageConfiguration{
+			BucketARN: aws.String("arn:aws:s3:::dest-bucket"), CompressionType: types.S3CompressionTypeZstd,
+			ExpectedBucketOwner: aws.String(sdkAccount)}},
+		Tags: map[string]string{"team": "data"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.ChannelDescription.ChannelARN
+	if ct := out.ChannelDescription.S3DestinationConfiguration.StorageConfiguration.CompressionType; ct != types.S3CompressionTypeZstd {
+		t.Fatalf("CompressionType %s", ct)
+	}
+
+	if _, err := c.TagResource(ctx, &sdk.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"env": "test", "team": "ops"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &sdk.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTagsForResource(ctx, &sdk.ListTagsForResourceInput{ResourceARN: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags.Tags) != 1 || *tags.Tags[0].Key != "team" || *tags.Tags[0].Value != "ops" {
+		t.Fatalf("tags %+v", tags.Tags)
+	}
+	var notFound *types.ResourceNotFoundException
+	if _, err := c.ListTagsForResource(ctx, &sdk.ListTagsForResourceInput{
+		ResourceARN: aws.String("arn:aws:kinesis:eu-west-2:123456789012:channel/none")}); !errors.As(err, &notFound) {
+		t.Fatalf("tags of a missing channel: %v", err)
+	}
+
+	sum, err := c.DescribeStreamSummary(ctx, &sdk.DescribeStreamSummaryInput{StreamARN: aws.String(streamARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum.StreamDescriptionSummary.ChannelCount; n == nil || *n != 1 {
+		t.Fatalf("ChannelCount %v, want 1", n)
+	}
+	var inUse *types.ResourceInUseException
+	if _, err := c.DeleteStream(ctx, &sdk.DeleteStreamInput{StreamARN: aws.String(streamARN),
+		EnforceConsumerDeletion: aws.Bool(true)}); !errors.As(err, &inUse) {
+		t.Fatalf("DeleteStream with a channel: %v", err)
+	}
+	if _, err := c.DeleteChannel(ctx, &sdk.DeleteChannelInput{ChannelARN: arn}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = c.DescribeStreamSummary(ctx, &sdk.DescribeStreamSummaryInput{StreamARN: aws.String(streamARN)})
+	if err != nil || sum.StreamDescriptionSummary.ChannelCount == nil || *sum.StreamDescriptionSummary.ChannelCount != 0 {
+		t.Fatalf("ChannelCount after DeleteChannel: %+v %v", sum, err)
+	}
+	if _, err := c.DeleteStream(ctx, &sdk.DeleteStreamInput{StreamARN: aws.String(streamARN)}); err != nil {
+		t.Fatal(err)
+	}
+}

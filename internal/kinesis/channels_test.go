@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rivulet/rivulet/api"
+	"github.com/rivulet/rivulet/internal/delivery/encode"
 	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/kms"
 	"github.com/rivulet/rivulet/internal/store"
@@ -342,9 +343,6 @@ func TestChannelRefusals(t *testing.T) {
 		{"GSR_JSON", func(in *api.CreateChannelInput) {
 			in.StreamConfigurationList[0].RecordConfiguration.RecordFormatType = ptr(api.RecordFormatGSRJSON)
 		}, ErrInvalidArgument, "RecordFormatType GSR_JSON is supported only for S3 Tables destinations."},
-		{"zstd", func(in *api.CreateChannelInput) {
-			in.S3DestinationConfiguration.StorageConfiguration.CompressionType = ptr(api.S3CompressionZSTD)
-		}, ErrInvalidArgument, "Rivulet does not support CompressionType ZSTD; use NONE or GZIP."},
 		{"freshness", func(in *api.CreateChannelInput) { in.S3DestinationConfiguration.DataFreshnessInSeconds = ptr(int64(0)) },
 			ErrInvalidArgument, "DataFreshnessInSeconds must be at least 1 second, not 0."},
 		{"bad template", func(in *api.CreateChannelInput) {
@@ -638,4 +636,136 @@ func FuzzCreateChannel(f *testing.F) {
 		}
 		_, _ = s.CreateChannel(ctx, &in)
 	})
+}
+
+// TestChannelZSTD: a ZSTD channel is accepted and its delivery asks the
+// engine's encoder for ZSTD, which writes .zst objects.
+func TestChannelZSTD(t *testing.T) {
+	s, c, res := newChannelService(t, nil)
+	onDemand(t, s, c, "src")
+	in := minimalChannel("z", "src")
+	in.S3DestinationConfiguration.StorageConfiguration.CompressionType = ptr(api.S3CompressionZSTD)
+	out, err := s.CreateChannel(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *out.ChannelDescription.S3DestinationConfiguration.StorageConfiguration.CompressionType; got != api.S3CompressionZSTD {
+		t.Fatalf("echoed CompressionType %s", got)
+	}
+	ch, _ := stored(t, res, "z")
+	f := ch.Delivery.Destination.ExtendedS3.CompressionFormat
+	if f != encode.ZSTD || encode.Extension(f) != ".zst" {
+		t.Fatalf("delivery compression %q (extension %q), want %q", f, encode.Extension(f), encode.ZSTD)
+	}
+	if _, err := encode.Compress(f, []byte("{}"), ""); err != nil {
+		t.Fatalf("the encoder refuses the channel's format: %v", err)
+	}
+}
+
+// TestStreamChannels: DescribeStreamSummary counts a stream's channels,
+// and DeleteStream refuses the stream while any remains, even a DELETING
+// one and even with EnforceConsumerDeletion.
+func TestStreamChannels(t *testing.T) {
+	s, c, _ := newChannelService(t, nil)
+	onDemand(t, s, c, "src")
+	onDemand(t, s, c, "other")
+	for _, n := range []string{"a", "b"} {
+		if _, err := s.CreateChannel(ctx, minimalChannel(n, "src")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(stream string) int64 {
+		t.Helper()
+		out, err := s.DescribeStreamSummary(ctx, &api.DescribeStreamSummaryInput{StreamName: &stream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.StreamDescriptionSummary.ChannelCount
+	}
+	if n, o := count("src"), count("other"); n != 2 || o != 0 {
+		t.Fatalf("ChannelCount src %d other %d, want 2 and 0", n, o)
+	}
+	msg := "DeleteStream can't delete " + testStreamARN + "src because there are channels associated with this data stream. " +
+		"Delete them with DeleteChannel first; ListChannels with a StreamFilter finds them."
+	_, err := s.DeleteStream(ctx, &api.DeleteStreamInput{StreamName: ptr("src"), EnforceConsumerDeletion: ptr(true)})
+	wantErr(t, err, ErrResourceInUse, msg)
+
+	for _, n := range []string{"a", "b"} {
+		if _, err := s.DeleteChannel(ctx, &api.DeleteChannelInput{ChannelARN: ptr(testChannelARN + n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// DELETING channels still exist.
+	if n := count("src"); n != 2 {
+		t.Fatalf("ChannelCount %d while DELETING, want 2", n)
+	}
+	_, err = s.DeleteStream(ctx, &api.DeleteStreamInput{StreamName: ptr("src")})
+	wantErr(t, err, ErrResourceInUse, msg)
+
+	c.Add(time.Second)
+	if n := count("src"); n != 0 {
+		t.Fatalf("ChannelCount %d after deletion, want 0", n)
+	}
+	if _, err := s.DeleteStream(ctx, &api.DeleteStreamInput{StreamName: ptr("src")}); err != nil {
+		t.Fatal(err)
+	}
+	// Streams delete as before on a server without channel storage.
+	plain, pc, _ := newChannelService(t, func(cfg *Config) { cfg.Channels = nil })
+	onDemand(t, plain, pc, "solo")
+	if _, err := plain.DeleteStream(ctx, &api.DeleteStreamInput{StreamName: ptr("solo")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChannelTagResource: the ARN-based tag operations reach a channel,
+// and the Authorizer sees them against the channel's ARN and tags.
+func TestChannelTagResource(t *testing.T) {
+	var seen []string
+	var aboutTags map[string]string
+	az := authorizerFunc(func(c Caller, action, resource string, about Resource) error {
+		seen = append(seen, action+" "+resource)
+		aboutTags = about.Tags
+		if action == "kinesis:UntagResource" {
+			return Errorf(ErrAccessDenied, "denied")
+		}
+		return nil
+	})
+	s, c, _ := newChannelService(t, func(cfg *Config) { cfg.Authorizer = az })
+	onDemand(t, s, c, "src")
+	ops := s.Operations()
+	call := func(op string, in any) (any, error) { return ops[op].Call(ctx, in) }
+	in := minimalChannel("ch", "src")
+	in.Tags = map[string]string{"a": "1"}
+	if _, err := call("CreateChannel", in); err != nil {
+		t.Fatal(err)
+	}
+	arn := ptr(testChannelARN + "ch")
+	if _, err := call("TagResource", &api.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"b": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(aboutTags, map[string]string{"a": "1"}) {
+		t.Fatalf("authorizer saw tags %v", aboutTags)
+	}
+	out, err := call("ListTagsForResource", &api.ListTagsForResourceInput{ResourceARN: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := jsonOf(t, out.(*api.ListTagsForResourceOutput).Tags); got != `[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]` {
+		t.Fatalf("tags %s", got)
+	}
+	_, err = call("UntagResource", &api.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"a"}})
+	wantErr(t, err, ErrAccessDenied, "denied")
+	want := []string{"kinesis:TagResource " + *arn, "kinesis:ListTagsForResource " + *arn, "kinesis:UntagResource " + *arn}
+	if got := seen[len(seen)-3:]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("authorized %v, want %v", got, want)
+	}
+	// Unauthorized, the channel keeps its tags.
+	if tags, err := s.channelTags(ctx, store.TableKey{Account: testAccount, Region: "us-east-1", Name: "ch"}); err != nil || len(tags) != 2 {
+		t.Fatalf("tags after a denied untag: %+v %v", tags, err)
+	}
+	if _, err := s.UntagResource(ctx, &api.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ListTagsForResource(ctx, &api.ListTagsForResourceInput{ResourceARN: ptr(testChannelARN + "none")})
+	wantErr(t, err, ErrResourceNotFound, "Channel none under account 000000000000 not found.")
 }

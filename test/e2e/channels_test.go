@@ -30,7 +30,12 @@ func TestKinesisChannel(t *testing.T) {
 
 	_, err := k.CreateChannel(ctx, &kinesis.CreateChannelInput{
 		ChannelName: aws.String("iceberg"), ServiceExecutionRoleARN: aws.String(fhRole), StreamConfigurationList: streamCfg,
-		S3TablesDestinationConfiguration: &ktypes.S3TablesDestinationConfiguration{},
+		S3TablesDestinationConfiguration: &ktypes.S3TablesDestinationConfiguration{
+			S3TablesConfigurationList: []ktypes.S3TablesConfiguration{{TableBucketARN: aws.String("arn:aws:s3tables:us-east-1:000000000000:bucket/tables"),
+				Namespace: aws.String("ns"), TableName: aws.String("events"), CompressionType: ktypes.S3TablesCompressionTypeZstd}},
+			DeadLetterQueueS3Configuration: &ktypes.DeadLetterQueueS3Configuration{BucketARN: aws.String("arn:aws:s3:::dlq"),
+				ExpectedBucketOwner: aws.String(account)},
+		},
 	})
 	if err == nil || !strings.Contains(err.Error(), "S3 Tables") {
 		t.Fatalf("S3 Tables destination: %v, want a clear refusal", err)
@@ -40,7 +45,7 @@ func TestKinesisChannel(t *testing.T) {
 		ChannelName: aws.String("to-bucket"), ServiceExecutionRoleARN: aws.String(fhRole), StreamConfigurationList: streamCfg,
 		S3DestinationConfiguration: &ktypes.S3DestinationConfiguration{
 			StorageConfiguration: &ktypes.S3StorageConfiguration{BucketARN: aws.String("arn:aws:s3:::chan-bucket"),
-				OutputKeyTemplate: aws.String("chan/"), CompressionType: ktypes.S3CompressionTypeGzip},
+				OutputKeyTemplate: aws.String("chan/"), CompressionType: ktypes.S3CompressionTypeGzip, ExpectedBucketOwner: aws.String(account)},
 			DataFreshnessInSeconds: aws.Int32(1),
 		},
 	})
