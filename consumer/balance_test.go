@@ -8,8 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-
-	"github.com/rivulet/rivulet"
 )
 
 // TestStealBalances: a worker joining takes its share by stealing from
@@ -153,7 +151,7 @@ func TestThrottled(t *testing.T) {
 		for _, b := range backends() {
 			t.Run(rt.name+"/"+b, func(t *testing.T) {
 				t.Parallel()
-				e := newEnvWith(t, b, rivulet.Config{AWSLimits: true, Faults: faults})
+				e := newEnvWith(t, b, ServerConfig{AWSLimits: true, Faults: faults})
 				stream := e.createStream(t, 2)
 				rec := newRecorder()
 				app := uniqueName(t)

@@ -9,8 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-
-	"github.com/rivulet/rivulet"
 )
 
 // TestServerTimeJump: when server time jumps 6 minutes, the poller's
@@ -27,7 +25,7 @@ func TestServerTimeJump(t *testing.T) {
 			t.Run(rt.name+"/"+b, func(t *testing.T) {
 				t.Parallel()
 				var skew atomic.Int64
-				e := newEnvWith(t, b, rivulet.Config{Clock: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+				e := newEnvWith(t, b, ServerConfig{Clock: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 				stream := e.createStream(t, 1)
 				rec := newRecorder()
 				cfg := Config{AppName: uniqueName(t), Stream: stream, WorkerID: "A", Retrieval: rt.r}

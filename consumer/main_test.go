@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"go.uber.org/goleak"
 
-	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/internal/testdynalite"
 )
 
@@ -68,7 +67,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 // DynamoDB) plus clients.
 type env struct {
 	backend string
-	srv     *rivulet.Server
+	srv     TestServer
 	kin     *kinesis.Client
 	ddb     *dynamodb.Client
 }
@@ -81,12 +80,12 @@ func creds() aws.CredentialsProviderFunc {
 
 func newEnv(t *testing.T, backend string) *env {
 	t.Helper()
-	return newEnvWith(t, backend, rivulet.Config{})
+	return newEnvWith(t, backend, ServerConfig{})
 }
 
-func newEnvWith(t *testing.T, backend string, cfg rivulet.Config) *env {
+func newEnvWith(t *testing.T, backend string, cfg ServerConfig) *env {
 	t.Helper()
-	srv, err := rivulet.Start(context.Background(), cfg)
+	srv, err := StartTestServer(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
