@@ -86,7 +86,7 @@ func (b *buffer) add(r process.Record, pos checkpoint, now time.Time) {
 
 // deliverBuffer delivers the DirectPut buffer log from the checkpoint on,
 // until ctx ends or the checkpoint is moved by another owner.
-func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) error {
+func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (err error) {
 	ref := store.ShardRef{StreamID: store.BufferLogPrefix + ds.ID, Shard: 0}
 	notify, stop, err := e.cfg.Store.Watch(ctx, ref)
 	if err != nil {
@@ -100,16 +100,48 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) er
 	size, interval := bufferHints(ds)
 	var buf buffer
 	next := cp // where the next read starts
+
+	// One batch is delivered while the next is read and buffered, so
+	// compression and the destination's latency overlap the reading.
+	// Batches are delivered and checkpointed in order, one at a time.
+	ctx, cancel := context.WithCancel(ctx)
+	type pending struct {
+		b    Batch
+		next checkpoint
+	}
+	queue := make(chan pending, 1)
+	delivered := make(chan error, 1)
+	go func() {
+		var err error
+		for p := range queue {
+			if err != nil {
+				continue // drained after a failure, never delivered
+			}
+			if err = e.deliver(ctx, ds, p.b); err == nil {
+				ckRev, err = e.saveCheckpoint(ctx, ds.ID, p.next, ckRev)
+			}
+			if err != nil {
+				cancel() // the reader stops too
+			}
+		}
+		delivered <- err
+	}()
+	defer func() {
+		close(queue)
+		// The deliverer's failure (a lost checkpoint swap, say) is why the
+		// reader stopped; report it rather than the cancellation.
+		if derr := <-delivered; derr != nil && (err == nil || ctx.Err() != nil) {
+			err = derr
+		}
+		cancel()
+	}()
 	flush := func() error {
-		b := Batch{ID: batchID("directput", ds.ID, buf.first), Records: buf.recs}
-		if err := e.deliver(ctx, ds, b); err != nil {
-			return err
+		p := pending{b: Batch{ID: batchID("directput", ds.ID, buf.first), Records: buf.recs}, next: buf.next}
+		select {
+		case queue <- p:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		rev, err := e.saveCheckpoint(ctx, ds.ID, buf.next, ckRev)
-		if err != nil {
-			return err
-		}
-		ckRev = rev
 		buf = buffer{}
 		return nil
 	}

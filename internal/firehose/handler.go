@@ -85,14 +85,29 @@ func op[I, O any](f func(*Service, context.Context, *I) (*O, error)) operation {
 	}
 }
 
+// putOp is op for PutRecord and PutRecordBatch, the data path: their
+// bodies decode with the Kinesis API's one-pass decoder.
+func putOp[I, O any](f func(*Service, context.Context, *I) (*O, error)) operation {
+	return func(ctx context.Context, s *Service, body []byte) (any, error) {
+		in := new(I)
+		if err := wire.DecodeJSON(body, in); err != nil {
+			if de, ok := errors.AsType[*wire.DecodeError](err); ok {
+				return nil, &Error{Kind: ErrSerialization, Message: de.Message}
+			}
+			return nil, err
+		}
+		return f(s, ctx, in)
+	}
+}
+
 var operations = map[string]operation{
 	"CreateDeliveryStream":          op((*Service).CreateDeliveryStream),
 	"DeleteDeliveryStream":          op((*Service).DeleteDeliveryStream),
 	"DescribeDeliveryStream":        op((*Service).DescribeDeliveryStream),
 	"ListDeliveryStreams":           op((*Service).ListDeliveryStreams),
 	"UpdateDestination":             op((*Service).UpdateDestination),
-	"PutRecord":                     op((*Service).PutRecord),
-	"PutRecordBatch":                op((*Service).PutRecordBatch),
+	"PutRecord":                     putOp((*Service).PutRecord),
+	"PutRecordBatch":                putOp((*Service).PutRecordBatch),
 	"TagDeliveryStream":             op((*Service).TagDeliveryStream),
 	"UntagDeliveryStream":           op((*Service).UntagDeliveryStream),
 	"ListTagsForDeliveryStream":     op((*Service).ListTagsForDeliveryStream),

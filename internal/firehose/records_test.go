@@ -117,7 +117,7 @@ func TestPutRecordErrors(t *testing.T) {
 	_, err = e.c.PutRecordBatch(ctx, &fh.PutRecordBatchInput{DeliveryStreamName: aws.String("in"), Records: big})
 	apiErr(t, err, "InvalidArgumentException", "Records size exceeds 4 MiB limit: the batch's data totals 5000000 bytes.")
 	e.rawErr("PutRecord", `{"DeliveryStreamName":"in","Record":{"Data":"!!!"}}`, 400, "SerializationException",
-		"Data can not be converted to a Blob: invalid Base64 at byte 0")
+		"'!!!' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3")
 	if _, entries, _ := e.stored("in"); len(entries) != 1 {
 		t.Fatalf("refused records were stored: %d entries", len(entries))
 	}

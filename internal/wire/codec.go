@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 
 	"github.com/fxamacker/cbor/v2"
@@ -118,3 +119,29 @@ func isNilPointer(v any) bool {
 func trimJSONSpace(b []byte) []byte {
 	return b[skipSpace(b, 0):] // bytes.TrimLeft builds its cutset on every call
 }
+
+// DecodeJSON decodes an AWS JSON request body into in, a pointer to an
+// input struct, as this package decodes Kinesis requests: in one pass,
+// members case-sensitive, blobs canonical base64, and AWS's Java front
+// end's SerializationException messages. The Firehose API's PutRecord and
+// PutRecordBatch use it: encoding/json (a validity pass, then Unmarshal)
+// was a quarter of their CPU. A failure is a *DecodeError.
+func DecodeJSON(body []byte, in any) error {
+	top, ok := formatJSON.top(body)
+	if !ok {
+		return &DecodeError{}
+	}
+	if err := formatJSON.decode(top, in); err != nil {
+		if ae, ok := errors.AsType[*apiError](err); ok {
+			return &DecodeError{Message: ae.msg}
+		}
+		return err
+	}
+	return nil
+}
+
+// DecodeError is a body that does not decode: AWS answers
+// SerializationException, with Message when it is not "".
+type DecodeError struct{ Message string }
+
+func (e *DecodeError) Error() string { return "SerializationException: " + e.Message }

@@ -278,14 +278,12 @@ func waitDelivered(ctx context.Context, t *testing.T, read func() map[string]int
 			}
 		}
 		if missing == 0 {
-			dups := 0
-			for k, n := range got {
+			for k := range got {
 				if _, ok := want[k]; !ok {
 					t.Fatalf("delivered a record never sent: %q", k)
 				}
-				dups += n - 1
 			}
-			if dups > 0 {
+			if dups := extraDeliveries(got); dups > 0 {
 				t.Logf("%d duplicate deliveries (at least once)", dups)
 			}
 			return got
@@ -344,6 +342,43 @@ func TestFirehoseKillDirectPut(t *testing.T) {
 	}
 	waitDeliveryActive(ctx, t, c, "crash")
 
+	put := func(i int) ([]string, error) {
+		var in []fhtypes.Record
+		var names []string
+		for j := range 50 {
+			r := fmt.Sprintf("direct-%04d-%02d", i, j)
+			names = append(names, r)
+			in = append(in, fhtypes.Record{Data: []byte(r + "\n")})
+		}
+		out, err := c.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("crash"), Records: in})
+		if err != nil {
+			return nil, err
+		}
+		var acked []string
+		for k, r := range out.RequestResponses {
+			if r.ErrorCode == nil {
+				acked = append(acked, names[k])
+			}
+		}
+		return acked, nil
+	}
+	want := killWhileDelivering(ctx, t, s, put, func() bool { return len(bucketFiles(t, bucketDir, "crash-bucket", "")) > 0 })
+
+	s = startServer(t, opts)
+	got := waitDelivered(ctx, t, func() map[string]int {
+		return countLines(bucketFiles(t, bucketDir, "crash-bucket", ""), nil)
+	}, want)
+	t.Logf("kill -9 during DirectPut delivery: %d acknowledged records delivered, %d duplicates", len(want), extraDeliveries(got))
+	s.stop(t)
+}
+
+// killWhileDelivering calls put(0), put(1), ... from a goroutine, each
+// returning the records it got acknowledged, until at least 2000 are and
+// delivered reports some delivered; then it kills s with SIGKILL and
+// returns every acknowledged record. A put cut off by the kill counts for
+// nothing.
+func killWhileDelivering(ctx context.Context, t *testing.T, s *server, put func(i int) ([]string, error), delivered func() bool) map[string]int {
+	t.Helper()
 	var (
 		mu    sync.Mutex
 		acked = map[string]int{}
@@ -358,32 +393,22 @@ func TestFirehoseKillDirectPut(t *testing.T) {
 				return
 			default:
 			}
-			var in []fhtypes.Record
-			var names []string
-			for j := range 50 {
-				r := fmt.Sprintf("direct-%04d-%02d", i, j)
-				names = append(names, r)
-				in = append(in, fhtypes.Record{Data: []byte(r + "\n")})
-			}
-			out, err := c.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("crash"), Records: in})
+			names, err := put(i)
 			if err != nil {
-				return // the server was killed mid-request: not acknowledged
+				return // the server was killed mid-request
 			}
 			mu.Lock()
-			for k, r := range out.RequestResponses {
-				if r.ErrorCode == nil {
-					acked[names[k]] = 1
-				}
+			for _, n := range names {
+				acked[n] = 1
 			}
 			mu.Unlock()
 		}
 	}()
-	// Kill once some records are acknowledged and some delivered.
 	for {
 		mu.Lock()
 		n := len(acked)
 		mu.Unlock()
-		if n >= 2000 && len(bucketFiles(t, bucketDir, "crash-bucket", "")) > 0 {
+		if n >= 2000 && delivered() {
 			break
 		}
 		select {
@@ -395,20 +420,16 @@ func TestFirehoseKillDirectPut(t *testing.T) {
 	s.kill(t)
 	close(stop)
 	<-done
+	return acked
+}
 
-	s = startServer(t, opts)
-	mu.Lock()
-	want := acked
-	mu.Unlock()
-	got := waitDelivered(ctx, t, func() map[string]int {
-		return countLines(bucketFiles(t, bucketDir, "crash-bucket", ""), nil)
-	}, want)
-	dups := 0
-	for _, n := range got {
-		dups += n - 1
+// extraDeliveries counts the deliveries beyond the first of each record.
+func extraDeliveries(got map[string]int) int {
+	n := 0
+	for _, c := range got {
+		n += c - 1
 	}
-	t.Logf("kill -9 during DirectPut delivery: %d acknowledged records delivered, %d duplicates", len(want), dups)
-	s.stop(t)
+	return n
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

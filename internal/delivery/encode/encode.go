@@ -6,13 +6,15 @@ package encode
 import (
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -41,6 +43,7 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 	case "", Uncompressed:
 		return data, nil
 	case GZIP:
+		buf.Grow(len(data) / 4)
 		w := gzip.NewWriter(&buf)
 		if _, err := w.Write(data); err != nil {
 			return nil, err
@@ -53,6 +56,11 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 			name = "data"
 		}
 		zw := zip.NewWriter(&buf)
+		// klauspost's deflate, as for GZIP: the standard library's was
+		// the delivery engine's bottleneck (docs/BENCHMARKS.md).
+		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(w, flate.DefaultCompression)
+		})
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now().UTC()})
 		if err != nil {
 			return nil, err
