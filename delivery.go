@@ -27,7 +27,7 @@ type Firehose struct {
 	// BucketDir holds the buckets that BucketARNs name, one directory
 	// each, when S3 is nil: the local directory destination, a Rivulet
 	// extension. Empty means DataDir/buckets, or a new temporary
-	// directory for an in-memory server.
+	// directory for an in-memory server, removed at shutdown.
 	BucketDir string
 	// S3, if set, sends every BucketARN bucket to an S3-compatible store
 	// instead.
@@ -56,14 +56,16 @@ type S3 struct {
 	VirtualHosted bool
 }
 
-// objectStore opens where bucket ARNs go.
-func objectStore(ctx context.Context, cfg Config, logger *slog.Logger) (dest.ObjectStore, error) {
+// objectStore opens where bucket ARNs go. temp is a directory made for an
+// in-memory server, removed at shutdown like the rest of its state.
+func objectStore(ctx context.Context, cfg Config, logger *slog.Logger) (objects dest.ObjectStore, temp string, err error) {
 	f := cfg.Firehose
 	if f.S3 != nil {
-		return s3.New(ctx, s3.Config{
+		objects, err = s3.New(ctx, s3.Config{
 			Endpoint: f.S3.Endpoint, Region: f.S3.Region, VirtualHostStyle: f.S3.VirtualHosted,
 			AccessKeyID: f.S3.AccessKeyID, SecretAccessKey: f.S3.SecretAccessKey, SessionToken: f.S3.SessionToken,
 		})
+		return objects, "", err
 	}
 	dir := f.BucketDir
 	switch {
@@ -73,15 +75,16 @@ func objectStore(ctx context.Context, cfg Config, logger *slog.Logger) (dest.Obj
 	default:
 		d, err := os.MkdirTemp("", "rivulet-buckets-")
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		dir = d
+		dir, temp = d, d
 		logger.Info("delivery streams deliver to a temporary directory", "bucket_dir", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("bucket directory: %w", err)
+		return nil, temp, fmt.Errorf("bucket directory: %w", err)
 	}
-	return local.New(dir)
+	objects, err = local.New(dir)
+	return objects, temp, err
 }
 
 // inProcess serves the SDK clients of Kinesis-sourced delivery streams

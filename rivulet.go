@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -201,8 +202,11 @@ type Server struct {
 	// has stopped.
 	stopDelivery context.CancelFunc
 	delivered    chan struct{}
-	stop         sync.Once
-	result       error
+	// tempBuckets is the bucket directory made for an in-memory server;
+	// it goes at shutdown with the rest of the server's state.
+	tempBuckets string
+	stop        sync.Once
+	result      error
 }
 
 // Start opens storage and starts serving. When it returns without an
@@ -374,10 +378,13 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 			kin.ServeHTTP(w, r)
 		}
 	})
-	objects, err := objectStore(ctx, cfg, logger)
+	objects, tempBuckets, err := objectStore(ctx, cfg, logger)
 	if err != nil {
 		svc.Close()
 		st.Close()
+		if tempBuckets != "" {
+			os.RemoveAll(tempBuckets)
+		}
 		return nil, fmt.Errorf("rivulet: firehose: %w", err)
 	}
 	admin := http.NewServeMux()
@@ -407,10 +414,13 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 	if err != nil {
 		svc.Close()
 		st.Close()
+		if tempBuckets != "" {
+			os.RemoveAll(tempBuckets)
+		}
 		return nil, fmt.Errorf("rivulet: %w", err)
 	}
 	s := &Server{log: logger, st: st, svc: svc, http: hs, endpoint: "http://" + hs.Addr().String(), stopKeys: stopKeys,
-		stopDelivery: func() {}, delivered: make(chan struct{})}
+		stopDelivery: func() {}, delivered: make(chan struct{}), tempBuckets: tempBuckets}
 	if cfg.Firehose.Off {
 		close(s.delivered)
 	} else {
@@ -482,6 +492,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.stopDelivery()
 	<-s.delivered
+	if s.tempBuckets != "" {
+		if rerr := os.RemoveAll(s.tempBuckets); rerr != nil {
+			s.log.Warn("removing the temporary bucket directory", "dir", s.tempBuckets, "err", rerr)
+		}
+	}
 	s.svc.Close()
 	s.stopKeys()
 	if cerr := s.st.Close(); cerr != nil {
