@@ -115,9 +115,8 @@ func TestFirehoseKillKinesisSource(t *testing.T) {
 	createKinesisSourced(ctx, t, s, bucketDir, "ksrc", "ksrc-bucket")
 
 	k := s.kinesis()
-	put := func(i int) ([]string, error) {
+	put := func(i int) (acked, names []string, err error) {
 		var in []ktypes.PutRecordsRequestEntry
-		var names []string
 		for j := range 50 {
 			r := fmt.Sprintf("kin-%04d-%02d", i, j)
 			names = append(names, r)
@@ -125,22 +124,21 @@ func TestFirehoseKillKinesisSource(t *testing.T) {
 		}
 		out, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("ksrc"), Records: in})
 		if err != nil {
-			return nil, err
+			return nil, names, err
 		}
-		var acked []string
 		for n, r := range out.Records {
 			if r.ErrorCode == nil {
 				acked = append(acked, names[n])
 			}
 		}
-		return acked, nil
+		return acked, names, nil
 	}
-	want := killWhileDelivering(ctx, t, s, put, func() bool {
+	want, sent := killWhileDelivering(ctx, t, s, put, func() bool {
 		return strings.Contains(joinObjects(bucketFiles(t, bucketDir, "ksrc-bucket", "")), "kin-")
 	})
 
 	s = startServer(t, opts)
-	got := waitDelivered(ctx, t, func() map[string]int {
+	got := waitDeliveredOf(ctx, t, func() map[string]int {
 		n := countLines(bucketFiles(t, bucketDir, "ksrc-bucket", ""), nil)
 		for k := range n {
 			if strings.HasPrefix(k, "probe-") {
@@ -148,7 +146,7 @@ func TestFirehoseKillKinesisSource(t *testing.T) {
 			}
 		}
 		return n
-	}, want)
+	}, want, sent)
 	t.Logf("kill -9 during Kinesis-source delivery: %d acknowledged records delivered, %d duplicates", len(want), extraDeliveries(got))
 	s.stop(t)
 }
