@@ -1,13 +1,11 @@
 package dynamodb
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"hash/crc32"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -175,7 +173,7 @@ func (h *Handler) serve(x *exchange) {
 		x.write(http.StatusOK, "", []byte("healthy: dynamodb."+kinesis.DefaultCaller.Region+".amazonaws.com "))
 		return
 	}
-	body, err := h.readBody(x)
+	body, err := wire.ReadBody(x.w, x.r, h.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -268,34 +266,12 @@ func authError(err error) *wireError {
 	return &wireError{status: e.Status, typ: nsCoral + e.Type, msgKey: "message", msg: msg}
 }
 
-func (h *Handler) readBody(x *exchange) ([]byte, error) {
-	r := x.r
-	if r.ContentLength > h.maxBody {
-		return nil, &http.MaxBytesError{Limit: h.maxBody}
-	}
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(x.w, r.Body, h.maxBody))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // cors answers browser requests as DynamoDB does; true when the request
 // is fully handled (a preflight).
 func (x *exchange) cors() bool {
-	hdr := x.w.Header()
-	hdr.Set("Access-Control-Allow-Origin", "*")
-	if x.r.Method != http.MethodOptions {
+	if !wire.Preflight(x.w.Header(), x.r) {
 		return false
 	}
-	if v := x.r.Header.Get("Access-Control-Request-Headers"); v != "" {
-		hdr.Set("Access-Control-Allow-Headers", v)
-	}
-	if v := x.r.Header.Get("Access-Control-Request-Method"); v != "" {
-		hdr.Set("Access-Control-Allow-Methods", v)
-	}
-	hdr.Set("Access-Control-Max-Age", "172800")
 	x.write(http.StatusOK, "", nil)
 	return true
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -164,7 +163,7 @@ func (h *Handler) serve(x *exchange) {
 	if r.Header.Get("Origin") != "" && x.cors() {
 		return
 	}
-	body, err := h.readBody(x)
+	body, err := wire.ReadBody(x.w, x.r, h.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -236,35 +235,13 @@ func (x *exchange) writeAuthError(err error) {
 	x.write(e.Status, ContentType, errorBody(e.Type, "message", e.Message, ""))
 }
 
-func (h *Handler) readBody(x *exchange) ([]byte, error) {
-	r := x.r
-	if r.ContentLength > h.maxBody {
-		return nil, &http.MaxBytesError{Limit: h.maxBody}
-	}
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(x.w, r.Body, h.maxBody))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // cors answers browser requests; true when the request is fully handled
 // (a preflight).
 func (x *exchange) cors() bool {
-	hdr := x.w.Header()
-	hdr.Set("Access-Control-Allow-Origin", "*")
-	hdr.Set("Access-Control-Expose-Headers", "x-amzn-RequestId,x-amzn-ErrorType,Date")
-	if x.r.Method != http.MethodOptions {
+	x.w.Header().Set("Access-Control-Expose-Headers", "x-amzn-RequestId,x-amzn-ErrorType,Date")
+	if !wire.Preflight(x.w.Header(), x.r) {
 		return false
 	}
-	if v := x.r.Header.Get("Access-Control-Request-Headers"); v != "" {
-		hdr.Set("Access-Control-Allow-Headers", v)
-	}
-	if v := x.r.Header.Get("Access-Control-Request-Method"); v != "" {
-		hdr.Set("Access-Control-Allow-Methods", v)
-	}
-	hdr.Set("Access-Control-Max-Age", "172800")
 	x.write(http.StatusOK, "", nil)
 	return true
 }

@@ -252,9 +252,15 @@ func (h *Handler) serve(x *exchange) {
 }
 
 func (h *Handler) readBody(x *exchange) ([]byte, error) {
-	r := x.r
-	if r.ContentLength > h.maxBody {
-		return nil, &http.MaxBytesError{Limit: h.maxBody}
+	return ReadBody(x.w, x.r, h.maxBody)
+}
+
+// ReadBody reads a request body of at most max bytes; a larger one is an
+// *http.MaxBytesError, which AWS answers with a bare 413. The lease-table
+// and Firehose handlers read theirs with it too.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, &http.MaxBytesError{Limit: max}
 	}
 	if r.ContentLength >= 0 {
 		// The length frames the body, so it is read into a slice of just
@@ -267,7 +273,7 @@ func (h *Handler) readBody(x *exchange) ([]byte, error) {
 		return b, nil
 	}
 	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(x.w, r.Body, h.maxBody))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
@@ -277,21 +283,31 @@ func (h *Handler) readBody(x *exchange) ([]byte, error) {
 // cors answers browser requests the way AWS does; it reports whether the
 // request is fully handled (a preflight).
 func (h *Handler) cors(x *exchange) bool {
-	hdr := x.w.Header()
-	hdr.Set("Access-Control-Allow-Origin", "*")
-	if x.r.Method != http.MethodOptions {
-		hdr.Set("Access-Control-Expose-Headers",
+	if !Preflight(x.w.Header(), x.r) {
+		x.w.Header().Set("Access-Control-Expose-Headers",
 			"x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date")
 		return false
 	}
-	if v := x.r.Header.Get("Access-Control-Request-Headers"); v != "" {
+	x.write(http.StatusOK, "", nil)
+	return true
+}
+
+// Preflight sets the CORS headers every AWS JSON API answers browsers
+// with, into the response headers hdr. For a preflight (OPTIONS) it adds
+// the allowed headers and methods and reports true: the caller answers
+// 200 with no body.
+func Preflight(hdr http.Header, r *http.Request) bool {
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	if v := r.Header.Get("Access-Control-Request-Headers"); v != "" {
 		hdr.Set("Access-Control-Allow-Headers", v)
 	}
-	if v := x.r.Header.Get("Access-Control-Request-Method"); v != "" {
+	if v := r.Header.Get("Access-Control-Request-Method"); v != "" {
 		hdr.Set("Access-Control-Allow-Methods", v)
 	}
 	hdr.Set("Access-Control-Max-Age", "172800")
-	x.write(http.StatusOK, "", nil)
 	return true
 }
 
