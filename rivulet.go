@@ -17,6 +17,8 @@ import (
 	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/auth/authz"
 	"github.com/rivulet/rivulet/internal/auth/sigv4"
+	"github.com/rivulet/rivulet/internal/cloudwatch"
+	"github.com/rivulet/rivulet/internal/console"
 	"github.com/rivulet/rivulet/internal/delivery"
 	"github.com/rivulet/rivulet/internal/dynamodb"
 	"github.com/rivulet/rivulet/internal/firehose"
@@ -24,6 +26,7 @@ import (
 	"github.com/rivulet/rivulet/internal/kinesis/fault"
 	"github.com/rivulet/rivulet/internal/kinesis/limits"
 	"github.com/rivulet/rivulet/internal/kms"
+	"github.com/rivulet/rivulet/internal/metrics"
 	"github.com/rivulet/rivulet/internal/store"
 	"github.com/rivulet/rivulet/internal/store/discard"
 	"github.com/rivulet/rivulet/internal/store/natsstore"
@@ -132,6 +135,10 @@ type Config struct {
 	// Firehose configures where delivery streams deliver.
 	Firehose Firehose
 
+	// Metrics configures CloudWatch-style metrics, Prometheus's /metrics
+	// and the web console's graphs (docs/METRICS.md).
+	Metrics Metrics
+
 	// DisableHTTPFastPath hands every request to net/http instead of
 	// answering plain HTTP/1.1 requests with Rivulet's own small server.
 	DisableHTTPFastPath bool
@@ -142,6 +149,22 @@ type Config struct {
 	// time.Now. Tests use it to hold time still; stored records keep
 	// their real arrival times.
 	Clock func() time.Time
+}
+
+// Metrics configures metrics.
+type Metrics struct {
+	// Off counts nothing: /metrics serves only process metrics and the
+	// CloudWatch API finds no data. For measuring the cost of metrics.
+	Off bool
+	// Retention is how long one-minute datapoints are kept in NATS for
+	// the CloudWatch API; 0 means 24 hours.
+	Retention time.Duration
+	// FlushInterval is how often each process writes what it counted;
+	// 0 means 10 seconds.
+	FlushInterval time.Duration
+	// OpenMetrics serves /metrics without a signature even with
+	// AuthSigV4, for Prometheus scrapers, which cannot sign.
+	OpenMetrics bool
 }
 
 // Authentication modes (Config.Auth).
@@ -189,13 +212,15 @@ const AdminOff = "off"
 
 // Server is a running Rivulet.
 type Server struct {
-	log      *slog.Logger
-	st       *natsstore.Store
-	svc      *kinesis.Service
-	http     *transport.Server
-	endpoint string
-	tls      string
-	admin    string
+	stopMetrics context.CancelFunc
+	metricsDone chan struct{}
+	log         *slog.Logger
+	st          *natsstore.Store
+	svc         *kinesis.Service
+	http        *transport.Server
+	endpoint    string
+	tls         string
+	admin       string
 
 	stopKeys func() // ends the watch on the shared credentials
 	// stopDelivery ends the delivery engine; delivered is closed once it
@@ -276,6 +301,8 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 
 		StoreKey:    cfg.NATSStoreKey,
 		StoreCipher: cfg.NATSStoreCipher,
+
+		MetricRetention: cfg.Metrics.Retention,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rivulet: opening storage: %w", err)
@@ -291,6 +318,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		verifier   *sigv4.Verifier
 		ddbVerify  *sigv4.Verifier // the lease-table API's: service dynamodb
 		fhVerify   *sigv4.Verifier // the Firehose API's: service firehose
+		cwVerify   *sigv4.Verifier // the CloudWatch API's: service monitoring
 		authorizer kinesis.Authorizer
 		adminAuth  func(*http.Request) error
 		stopKeys   = func() {}
@@ -310,6 +338,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		verifier = sigv4.New(sigv4.Config{Service: "kinesis", MaxSkew: sigv4.SkewKinesis, Keys: live})
 		ddbVerify = sigv4.New(sigv4.Config{Service: "dynamodb", MaxSkew: sigv4.SkewDynamoDB, Keys: live})
 		fhVerify = sigv4.New(sigv4.Config{Service: "firehose", MaxSkew: sigv4.SkewKinesis, Keys: live})
+		cwVerify = sigv4.New(sigv4.Config{Service: "monitoring", MaxSkew: sigv4.SkewKinesis, Keys: live})
 		authorizer = authz.New()
 		adminAuth = authz.Admin(sigv4.New(sigv4.Config{Service: "rivulet", MaxSkew: sigv4.SkewKinesis, Keys: live}))
 	}
@@ -331,6 +360,10 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		limiter = lim
 	}
 
+	var reg *metrics.Registry // nil counts nothing
+	if !cfg.Metrics.Off {
+		reg = metrics.New(metrics.Config{Store: st, FlushInterval: cfg.Metrics.FlushInterval, Logger: logger, Now: cfg.Clock})
+	}
 	svc := kinesis.New(backend, kinesis.Config{
 		Now:                 cfg.Clock,
 		CreateDelay:         immediate(cfg.CreateDelay),
@@ -351,6 +384,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		KMS:        ring,
 		Authorizer: authorizer,
 		Channels:   st,
+		Metrics:    reg,
 	})
 	kin := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})
 	// The lease-table and Firehose APIs share the port; X-Amz-Target
@@ -367,13 +401,21 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		Authorizer:  authorizer,
 		CreateDelay: cfg.CreateDelay,
 		KMS:         ring,
+		Metrics:     reg,
 	}), firehose.HandlerOptions{Logger: logger, Verifier: fhVerify})
+	cw := cloudwatch.NewHandler(cloudwatch.New(st, cloudwatch.Config{
+		Now:        cfg.Clock,
+		Logger:     logger,
+		Authorizer: authorizer,
+	}), cloudwatch.HandlerOptions{Logger: logger, Verifier: cwVerify})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case dynamodb.IsTarget(r.Header):
 			ddb.ServeHTTP(w, r)
 		case firehose.IsTarget(r.Header):
 			fh.ServeHTTP(w, r)
+		case cloudwatch.IsRequest(r):
+			cw.ServeHTTP(w, r)
 		default:
 			kin.ServeHTTP(w, r)
 		}
@@ -387,10 +429,12 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		}
 		return nil, fmt.Errorf("rivulet: firehose: %w", err)
 	}
+	var hs *transport.Server
+	prom := promHandler(reg, st, func() map[string]int64 { return hs.Connections() })
 	admin := http.NewServeMux()
 	admin.Handle("/admin/faults", faults.Handler())
 	admin.Handle("/admin/limits", limits.Handler(lim))
-	hs, err := transport.New(transport.Config{
+	hs, err = transport.New(transport.Config{
 		Addr:      cfg.Addr,
 		TLSAddr:   cfg.TLSAddr,
 		TLSCert:   cert,
@@ -400,6 +444,10 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		// Nil (auth none) allows every request that passed the
 		// cross-site checks.
 		AdminAuthorize:  adminAuth,
+		Metrics:         prom,
+		MetricsUnsigned: cfg.Metrics.OpenMetrics,
+		Console:         console.Handler(),
+		AdminAPI:        handler,
 		Streaming:       kin.Streaming,
 		DisableFastPath: cfg.DisableHTTPFastPath,
 
@@ -443,11 +491,19 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 			KMS:            ring,
 			Now:            cfg.Clock,
 			Logger:         logger,
+			Metrics:        reg,
 		})
 		dctx, cancel := context.WithCancel(context.Background())
 		s.stopDelivery = cancel
 		go runDelivery(dctx, engine, logger, s.delivered)
 	}
+	mctx, stopMetrics := context.WithCancel(context.Background())
+	s.metricsDone = make(chan struct{})
+	s.stopMetrics = stopMetrics
+	go func() {
+		defer close(s.metricsDone)
+		reg.Run(mctx) // a nil registry returns at once
+	}()
 	if a := hs.TLSAddr(); a != nil {
 		s.tls = "https://" + a.String()
 	}
@@ -492,6 +548,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.stopDelivery()
 	<-s.delivered
+	s.stopMetrics() // Run flushes once more
+	<-s.metricsDone
 	if s.tempBuckets != "" {
 		if rerr := os.RemoveAll(s.tempBuckets); rerr != nil {
 			s.log.Warn("removing the temporary bucket directory", "dir", s.tempBuckets, "err", rerr)

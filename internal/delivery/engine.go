@@ -24,6 +24,7 @@ import (
 	"github.com/rivulet/rivulet/internal/firehose/envelope"
 	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/kms"
+	"github.com/rivulet/rivulet/internal/metrics"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -44,7 +45,10 @@ type Clients func(account, region string) (consumer.KinesisAPI, consumer.DynamoD
 
 // Config configures an Engine.
 type Config struct {
-	Store Storage
+	// Metrics counts AWS/Firehose delivery metrics (DeliveryToS3.*, ...);
+	// nil counts nothing.
+	Metrics *metrics.Registry
+	Store   Storage
 	// Objects holds every bucket a BucketARN names.
 	Objects dest.ObjectStore
 	// Clients serve KinesisStreamAsSource delivery streams and channels.

@@ -18,6 +18,7 @@ import (
 	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/kinesis"
 	"github.com/rivulet/rivulet/internal/kms"
+	"github.com/rivulet/rivulet/internal/metrics"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -38,6 +39,9 @@ type Values interface {
 
 // Config tunes the service.
 type Config struct {
+	// Metrics counts AWS/Firehose metrics (IncomingRecords, ...); nil
+	// counts nothing.
+	Metrics *metrics.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives unexpected failures; nil means slog.Default().

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rivulet/rivulet/api"
 	"github.com/rivulet/rivulet/internal/kms"
+	"github.com/rivulet/rivulet/internal/metrics"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	// Channels stores channel records (channels.go); nil means channels
 	// are not available and their operations say so.
 	Channels store.Resources
+	// Metrics counts AWS/Kinesis metrics; nil counts nothing.
+	Metrics *metrics.Registry
 }
 
 // Defaults; short transitions suit local development and tests.

@@ -57,7 +57,27 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		s.health(w, r)
 		return
 	}
-	if s.cfg.Admin == nil || !strings.HasPrefix(r.URL.Path, "/admin/") {
+	if s.cfg.AdminAPI != nil && r.Method == http.MethodPost &&
+		((r.URL.Path == "/" && r.Header.Get("X-Amz-Target") != "") || strings.HasPrefix(r.URL.Path, "/service/")) {
+		s.cfg.AdminAPI.ServeHTTP(w, r)
+		return
+	}
+	if s.cfg.Console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/console/")) {
+		s.cfg.Console.ServeHTTP(w, r)
+		return
+	}
+	var next http.Handler
+	switch {
+	case r.URL.Path == "/metrics" && s.cfg.Metrics != nil:
+		if s.cfg.MetricsUnsigned {
+			s.cfg.Metrics.ServeHTTP(w, r)
+			return
+		}
+		next = s.cfg.Metrics
+	case strings.HasPrefix(r.URL.Path, "/admin/") && s.cfg.Admin != nil:
+		next = s.cfg.Admin
+	default:
 		adminError(w, http.StatusNotFound, "no such admin endpoint: "+r.URL.Path)
 		return
 	}
@@ -71,7 +91,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.cfg.Admin.ServeHTTP(w, r)
+	next.ServeHTTP(w, r)
 }
 
 // adminCheck returns why r must be refused, or "" to serve it.
@@ -96,11 +116,20 @@ func (s *Server) adminCheck(r *http.Request) string {
 		// without asking first; application/json needs a preflight, which
 		// this listener never grants.
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/json" {
+		if err != nil || !preflighted[mt] {
 			return fmt.Sprintf("%s needs Content-Type: application/json (got %q)", r.Method, r.Header.Get("Content-Type"))
 		}
 	}
 	return ""
+}
+
+// preflighted are the body types the admin listener accepts: none of
+// them is one a page may send to another origin without a preflight.
+var preflighted = map[string]bool{
+	"application/json":           true,
+	"application/x-amz-json-1.0": true, // CloudWatch, DynamoDB
+	"application/x-amz-json-1.1": true, // Kinesis, Firehose
+	"application/cbor":           true, // Kinesis CBOR, Smithy RPC v2
 }
 
 // adminHostAllowed accepts a Host header naming a loopback host, the host

@@ -48,6 +48,21 @@ type Config struct {
 	// the cross-site checks; an error refuses it with 403 (or the
 	// error's AuthorizeStatus) and its text. Nil allows every request.
 	AdminAuthorize func(*http.Request) error
+	// Metrics serves GET /metrics (Prometheus) on AdminAddr, authorized
+	// like /admin/; nil answers 404.
+	Metrics http.Handler
+	// MetricsUnsigned serves /metrics without AdminAuthorize, for
+	// Prometheus scrapers, which cannot sign requests.
+	MetricsUnsigned bool
+	// Console serves the web console's pages and assets (GET / and
+	// /console/...) on AdminAddr. They hold no data, so they are served
+	// without AdminAuthorize; the console's data comes through AdminAPI.
+	Console http.Handler
+	// AdminAPI serves the AWS APIs on AdminAddr for the console: a POST
+	// to / with X-Amz-Target, or to /service/... (Smithy RPC v2 CBOR).
+	// It authenticates and authorizes as on the API port (SigV4 and
+	// policies); the admin listener adds only its cross-site checks.
+	AdminAPI http.Handler
 	// ReadHeaderTimeout bounds how long a client may take to send a
 	// request head: on a new connection from when it is accepted, on a
 	// kept-alive one from the head's first byte. Default 10s.
@@ -418,3 +433,7 @@ func (w errorLogWriter) Write(p []byte) (int, error) {
 	w.log.Log(context.Background(), level, "http: "+strings.TrimPrefix(msg, "http: "))
 	return len(p), nil
 }
+
+// Connections counts the open connections per listener ("plain", "TLS",
+// "admin"). (Stub: replaced.)
+func (s *Server) Connections() map[string]int64 { return nil }

@@ -70,6 +70,9 @@ type Config struct {
 	// with it.
 	StoreKey    string
 	StoreCipher string
+	// MetricRetention is how long CloudWatch datapoints (store.Metrics)
+	// are kept; 0 means 24 hours.
+	MetricRetention time.Duration
 }
 
 // syncQueue sizes the channel of each synchronous subscription. Every

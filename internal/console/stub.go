@@ -1,0 +1,6 @@
+package console
+
+import "net/http"
+
+// Replaced by the real assets.
+func handler() http.Handler { return http.NotFoundHandler() }
