@@ -198,6 +198,7 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 		rc.DataDir = ""
 	}
 	rc.Firehose = rivulet.Firehose{BucketDir: cfg.BucketDir, LambdaEndpoint: cfg.LambdaEndpoint, Off: !cfg.Delivery}
+	rc.Metrics = rivulet.Metrics{Off: cfg.MetricsOff, Retention: cfg.MetricsRetention, FlushInterval: cfg.MetricsFlush, OpenMetrics: cfg.MetricsOpen}
 	if cfg.S3Endpoint != "" {
 		ep := cfg.S3Endpoint
 		if ep == "aws" {

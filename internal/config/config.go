@@ -113,6 +113,13 @@ type Config struct {
 	S3VirtualHosted   bool
 	LambdaEndpoint    string
 	Delivery          bool
+	// Metrics (docs/METRICS.md): off counts nothing; datapoints are kept
+	// MetricsRetention and written every MetricsFlush; MetricsOpen serves
+	// /metrics unsigned with --auth=sigv4.
+	MetricsOff       bool
+	MetricsRetention time.Duration
+	MetricsFlush     time.Duration
+	MetricsOpen      bool
 	// NATSStoreKey turns on JetStream's encryption of the embedded file
 	// store (the key itself, read from the file when given as @FILE);
 	// NATSStoreCipher is "aes" or "chacha".
@@ -344,6 +351,24 @@ var settings = []setting{
 		}},
 	{name: "delivery", def: "true", isBool: true, usage: "run delivery streams from this process; false serves the Firehose API only, leaving delivery to other processes on the same NATS",
 		set: func(c *Config, v string) (err error) { c.Delivery, err = parseBool(v); return err }},
+	{name: "metrics", def: "on", usage: "count AWS/Kinesis and AWS/Firehose metrics for /metrics, the CloudWatch API and the console: on or off (off only to measure their cost)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "on":
+				c.MetricsOff = false
+			case "off":
+				c.MetricsOff = true
+			default:
+				return errors.New("want on or off")
+			}
+			return nil
+		}},
+	{name: "metrics-retention", def: "24h", usage: "how long one-minute metric datapoints are kept in NATS for the CloudWatch API (e.g. 24h, 336h)",
+		set: func(c *Config, v string) (err error) { c.MetricsRetention, err = parsePositive(v); return err }},
+	{name: "metrics-flush", def: "10s", usage: "how often each process writes the metrics it counted to NATS; the CloudWatch API sees them after this",
+		set: func(c *Config, v string) (err error) { c.MetricsFlush, err = parsePositive(v); return err }},
+	{name: "metrics-open", def: "false", isBool: true, usage: "serve /metrics on the admin listener without a signature even with --auth=sigv4, for Prometheus scrapers",
+		set: func(c *Config, v string) (err error) { c.MetricsOpen, err = parseBool(v); return err }},
 	{name: "nats-store-key", defText: "off", usage: "encrypt everything the embedded NATS writes to disk with this key (JetStream store encryption); @FILE reads it from a file; the data directory then opens only with it",
 		set: func(c *Config, v string) error {
 			if name, ok := strings.CutPrefix(v, "@"); ok {
@@ -873,4 +898,13 @@ func checkNATSURL(v string) error {
 		}
 	}
 	return nil
+}
+
+// parsePositive reads a duration greater than zero.
+func parsePositive(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 10s or 24h")
+	}
+	return d, nil
 }
