@@ -76,7 +76,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&cfg.MaxRetries, "max-retries", 10, "retries of a failed call or entry before it counts as failed")
 	fs.Float64Var(&getRate, "get-rate", 5, "GetRecords calls per second per shard (0: no cap)")
 	fs.StringVar(&output, "output", "table", "report format: table or json")
-	fs.StringVar(&progress, "progress", "auto", "progress on stderr: auto, bar, lines or none")
+	fs.StringVar(&progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, else nothing), bar, lines or none")
 	fs.StringVar(&kind, "client", "sdk", "Kinesis client: sdk (aws-sdk-go-v2) or raw (lightweight, same requests, less CPU)")
 	if code, done := parseFlags(e, fs, "bench", benchHelp, args); done {
 		return code
@@ -121,7 +121,8 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		api = kc
 	}
 	if progress == "auto" {
-		progress = "lines"
+		// Quiet unless someone is watching.
+		progress = "none"
 		if isTerminal(e.stderr) {
 			progress = "bar"
 		}
@@ -161,15 +162,6 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
 // progressPrinter draws loadgen progress: a bar redrawn in place on a
 // terminal, else one line per report.
 type progressPrinter struct {
@@ -177,18 +169,15 @@ type progressPrinter struct {
 	bar bool
 }
 
-const barWidth = 24
-
 func (p *progressPrinter) print(pr loadgen.Progress) {
 	var b strings.Builder
 	if p.bar {
-		b.WriteString("\r\033[K")
+		b.WriteString(eraseLine)
 	}
 	fmt.Fprintf(&b, "%-5s ", pr.Phase)
 	if pr.Fraction >= 0 {
-		fill := int(pr.Fraction * barWidth)
 		if p.bar {
-			fmt.Fprintf(&b, "[%s%s] ", strings.Repeat("#", fill), strings.Repeat(".", barWidth-fill))
+			writeBar(&b, pr.Fraction)
 		}
 		fmt.Fprintf(&b, "%3.0f%% ", pr.Fraction*100)
 	}

@@ -67,7 +67,8 @@ func TestBenchWriteReadJSON(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stream := "bench-" + tc.name
 			code, out, stderr := runCmd(t, "", "bench", "--endpoint", url, "--stream", stream, "--shards", "3", "--workers", "3",
-				"--record-size", "100", "--batch-size", tc.batch, "--records", fmt.Sprint(tc.records), "--get-rate", "0", "--output", "json", "--delete-after")
+				"--record-size", "100", "--batch-size", tc.batch, "--records", fmt.Sprint(tc.records), "--get-rate", "0", "--output", "json", "--delete-after",
+				"--progress", "lines")
 			if code != exitOK {
 				t.Fatalf("bench: %d\nstdout: %s\nstderr: %s", code, out, stderr)
 			}

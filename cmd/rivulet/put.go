@@ -46,8 +46,9 @@ for lines that lack the field; with --key-field alone such lines fail.
 --aggregate packs records bound for the same shard into KPL aggregated
 records (read them with 'rivulet tail' or any KCL consumer).
 
-Prints counts on stderr at the end; the exit status is 1 if any record
-failed. Flags:
+Prints counts on stderr at the end, and a progress bar of the bytes read
+while reading files when stderr is a terminal; the exit status is 1 if any
+record failed. Flags:
 `
 
 type putFlags struct {
@@ -103,14 +104,22 @@ func runPut(ctx context.Context, e *env, args []string) int {
 		lines, rejected int64
 		readErr         error
 	)
+	srcs := sources(f.files)
+	var bar *byteBar // nil: no bar
+	if isTerminal(e.stderr) {
+		if size, ok := inputSize(e, srcs); ok {
+			bar = newByteBar(e.stderr, size)
+		}
+	}
 	reject := func(where string, err error) {
 		rejected++
 		if rejected <= 10 {
+			bar.clear()
 			fmt.Fprintf(e.stderr, "rivulet put: %s: %v\n", where, err)
 		}
 	}
-	for _, src := range sources(f.files) {
-		readErr = eachLine(e, src, func(n int64, line []byte) error {
+	for _, src := range srcs {
+		readErr = eachLine(e, src, bar, func(n int64, line []byte) error {
 			lines++
 			where := fmt.Sprintf("%s:%d", src, n)
 			if src == "-" {
@@ -132,6 +141,7 @@ func runPut(ctx context.Context, e *env, args []string) int {
 			break
 		}
 	}
+	bar.finish()
 	// Interrupted, Close gives up at once on what is still held.
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -210,7 +220,8 @@ func sources(files []string) []string {
 
 // eachLine calls fn with every non-empty line of src (a path, or "-" for
 // stdin), without its line ending; the line is reused after fn returns.
-func eachLine(e *env, src string, fn func(n int64, line []byte) error) error {
+// The bytes read are counted on bar, if there is one.
+func eachLine(e *env, src string, bar *byteBar, fn func(n int64, line []byte) error) error {
 	var r io.Reader
 	if src == "-" {
 		r = e.stdin
@@ -224,6 +235,9 @@ func eachLine(e *env, src string, fn func(n int64, line []byte) error) error {
 		}
 		defer f.Close()
 		r = f
+	}
+	if bar != nil {
+		r = barReader{r: r, bar: bar}
 	}
 	br := bufio.NewReaderSize(r, 256<<10)
 	var n int64

@@ -27,6 +27,8 @@ type Config struct {
 type Service struct {
 	st  store.Metrics
 	cfg Config
+	// listPageSize is ListMetrics's page; 0 means AWS's 500.
+	listPageSize int
 }
 
 // New returns the service over st.

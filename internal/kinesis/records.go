@@ -94,6 +94,7 @@ func (s *Service) seqFor(st *store.Stream, shard int, p store.Position) string {
 
 // PutRecord stores one record.
 func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.PutRecordOutput, error) {
+	start := s.startClock()
 	if err := validatePutRecord(in); err != nil {
 		return nil, err
 	}
@@ -105,30 +106,40 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 	if err != nil {
 		return nil, err
 	}
+	m := s.recorderFor(k, st)
+	out, shard, refused, err := s.putRecord(ctx, k, st, in)
+	m.putRecord(start, shard, len(in.Data)+len(*in.PartitionKey), err == nil, refused)
+	return out, err
+}
+
+// putRecord is PutRecord on a stream that accepts records. It also
+// returns the shard it wrote to or was refused on (-1: none) and whether
+// the limits refused it.
+func (s *Service) putRecord(ctx context.Context, k store.StreamKey, st *store.Stream, in *api.PutRecordInput) (*api.PutRecordOutput, int, bool, error) {
 	if err := s.checkRecordSize(st, "data", in.Data, *in.PartitionKey); err != nil {
-		return nil, err
+		return nil, -1, false, err
 	}
 	h, err := hashOf(*in.PartitionKey, in.ExplicitHashKey)
 	if err != nil {
-		return nil, err
+		return nil, -1, false, err
 	}
 	if o := in.SequenceNumberForOrdering; o != nil && *o != "0" {
 		if _, err := seqnum.Parse(*o); err != nil {
-			return nil, Errorf(ErrInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *o, k.Name, k.Account)
+			return nil, -1, false, Errorf(ErrInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *o, k.Name, k.Account)
 		}
 	}
 	size := len(in.Data) + len(*in.PartitionKey)
 	for attempt := 0; ; attempt++ {
 		sh := newRouter(st).route(h)
 		if sh == nil {
-			return nil, Errorf(ErrInternal, "no open shard covers hash key %s", h)
+			return nil, -1, false, Errorf(ErrInternal, "no open shard covers hash key %s", h)
 		}
 		z, err := s.writeSealer(ctx, st)
 		if err != nil {
-			return nil, err
+			return nil, -1, false, err
 		}
 		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, size) {
-			return nil, throttled(k, sh.Index)
+			return nil, sh.Index, true, throttled(k, sh.Index)
 		}
 		entries := []store.Entry{{PartitionKey: *in.PartitionKey, Data: in.Data}}
 		z.seal(entries, sh.Index)
@@ -137,20 +148,20 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 			// The shard closed under us, or its log is not there yet:
 			// re-read the shard map (which finishes a pending reshard).
 			if st, err = s.rerouteWait(ctx, k, attempt); err != nil {
-				return nil, err
+				return nil, -1, false, err
 			}
 			continue
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFound(k)
+			return nil, -1, false, notFound(k)
 		}
 		if err != nil {
-			return nil, err
+			return nil, -1, false, err
 		}
 		if st.Mode == api.ModeOnDemand {
 			s.scaler.record(k, sh.Index, 1, size)
 		}
-		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0]), EncryptionType: encryptionOf(st)}, nil
+		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0]), EncryptionType: encryptionOf(st)}, sh.Index, false, nil
 	}
 }
 
@@ -181,6 +192,7 @@ func throttleMessage(k store.StreamKey, shard int) string {
 // storage in one append, and shards are written in parallel; a shard whose
 // append fails fails only its own entries.
 func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api.PutRecordsOutput, error) {
+	start := s.startClock()
 	if err := validatePutRecords(in); err != nil {
 		return nil, err
 	}
@@ -192,6 +204,36 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 	if err != nil {
 		return nil, err
 	}
+	m := s.recorderFor(k, st)
+	res, err := s.putRecords(ctx, k, st, in, &m)
+	if err != nil {
+		m.putRecords(start, len(in.Records), nil)
+		return nil, err
+	}
+	m.putRecords(start, len(in.Records), &res.putTally)
+	return res.out, nil
+}
+
+// putResults is a PutRecords answer being filled in, with its tally for
+// the metrics.
+type putResults struct {
+	out *api.PutRecordsOutput
+	putTally
+}
+
+// fail fails entry i with an AWS error code.
+func (r *putResults) fail(i int, code, msg string) {
+	r.out.Records[i].ErrorCode, r.out.Records[i].ErrorMessage = ptr(code), ptr(msg)
+	r.out.FailedRecordCount++
+	if code == errThrottledCode {
+		r.throttled++
+	} else {
+		r.failed++
+	}
+}
+
+// putRecords is PutRecords on a stream that accepts records.
+func (s *Service) putRecords(ctx context.Context, k store.StreamKey, st *store.Stream, in *api.PutRecordsInput, m *recorder) (*putResults, error) {
 	total := 0
 	limit := st.MaxRecordSizeKiB * 1024
 	for i, r := range in.Records {
@@ -205,16 +247,13 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 		return nil, Errorf(ErrInvalidArgument, "Records size exceeds %d bytes limit", maxPutRecordsBytes)
 	}
 	hashes := make([]hashkey.Key, len(in.Records))
+	var err error
 	for i, r := range in.Records {
 		if hashes[i], err = hashOf(*r.PartitionKey, r.ExplicitHashKey); err != nil {
 			return nil, err
 		}
 	}
-	out := &api.PutRecordsOutput{Records: make([]api.PutRecordsResultEntry, len(in.Records))}
-	fail := func(i int, code, msg string) {
-		out.Records[i].ErrorCode, out.Records[i].ErrorMessage = ptr(code), ptr(msg)
-		out.FailedRecordCount++
-	}
+	res := &putResults{out: &api.PutRecordsOutput{Records: make([]api.PutRecordsResultEntry, len(in.Records))}}
 	todo := make([]int, len(in.Records))
 	for i := range todo {
 		todo[i] = i
@@ -229,25 +268,28 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 		if err != nil {
 			return nil, err
 		}
-		out.EncryptionType = encryptionOf(st)
-		retry, missing := s.putGroups(ctx, st, k, z, in.Records, hashes, todo, out, fail, attempt < maxRouteAttempts)
-		if missing && int(out.FailedRecordCount) == len(in.Records) {
+		res.out.EncryptionType = encryptionOf(st)
+		retry, missing := s.putGroups(ctx, st, k, z, in.Records, hashes, todo, res, m, attempt < maxRouteAttempts)
+		if missing && int(res.out.FailedRecordCount) == len(in.Records) {
 			return nil, notFound(k)
 		}
 		todo = retry
 	}
-	return out, nil
+	return res, nil
 }
 
 // putGroups appends the entries in todo, grouped by shard, one goroutine
 // per shard. Entries whose shard turned out closed are returned for
 // another try when retry is set.
 func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.StreamKey, z *sealer, recs []api.PutRecordsRequestEntry,
-	hashes []hashkey.Key, todo []int, out *api.PutRecordsOutput, fail func(int, string, string), retry bool) (again []int, missing bool) {
+	hashes []hashkey.Key, todo []int, res *putResults, m *recorder, retry bool) (again []int, missing bool) {
 	type group struct {
 		shard   int
 		idx     []int
 		entries []store.Entry
+		// For the metrics: entries refused for throughput, and what
+		// the append stored.
+		throttled, stored, bytes int
 	}
 	groups := map[int]*group{}
 	var order []*group
@@ -256,17 +298,7 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 		r := recs[i]
 		sh := rt.route(hashes[i])
 		if sh == nil {
-			fail(i, "InternalFailure", "Internal Service Failure")
-			continue
-		}
-		if s.cfg.Faults != nil {
-			if code, msg := s.cfg.Faults.Entry(k, sh.Index); code != "" {
-				fail(i, code, msg)
-				continue
-			}
-		}
-		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, len(r.Data)+len(*r.PartitionKey)) {
-			fail(i, "ProvisionedThroughputExceededException", throttleMessage(k, sh.Index))
+			res.fail(i, "InternalFailure", "Internal Service Failure")
 			continue
 		}
 		g := groups[sh.Index]
@@ -275,6 +307,20 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 			groups[sh.Index] = g
 			order = append(order, g)
 		}
+		if s.cfg.Faults != nil {
+			if code, msg := s.cfg.Faults.Entry(k, sh.Index); code != "" {
+				res.fail(i, code, msg)
+				if code == errThrottledCode {
+					g.throttled++
+				}
+				continue
+			}
+		}
+		if s.cfg.Limits != nil && !s.cfg.Limits.Write(k, sh.Index, 1, len(r.Data)+len(*r.PartitionKey)) {
+			res.fail(i, errThrottledCode, throttleMessage(k, sh.Index))
+			g.throttled++
+			continue
+		}
 		g.idx = append(g.idx, i)
 		g.entries = append(g.entries, store.Entry{PartitionKey: *r.PartitionKey, Data: r.Data})
 	}
@@ -282,11 +328,16 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 		wg sync.WaitGroup
 		mu sync.Mutex
 	)
+	out := res.out
 	for _, g := range order {
+		if len(g.entries) == 0 {
+			continue // every entry was refused
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Sizes for the scaler are the records', not the sealed ones'.
+			// Sizes for the scaler and the metrics are the records', not
+			// the sealed ones'.
 			bytes := 0
 			for _, e := range g.entries {
 				bytes += len(e.Data) + len(e.PartitionKey)
@@ -309,19 +360,27 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 					s.log.Warn("append failed", "stream", k.Name, "shard", g.shard, "err", err)
 				}
 				for _, i := range g.idx {
-					fail(i, "InternalFailure", msg)
+					res.fail(i, "InternalFailure", msg)
 				}
 				return
 			}
+			// One shard ID for every entry of the shard.
+			id := ShardID(g.shard)
 			for j, i := range g.idx {
-				out.Records[i].ShardId, out.Records[i].SequenceNumber = ptr(ShardID(g.shard)), ptr(s.seqFor(st, g.shard, pos[j]))
+				out.Records[i].ShardId, out.Records[i].SequenceNumber = &id, ptr(s.seqFor(st, g.shard, pos[j]))
 			}
+			g.stored, g.bytes = len(g.idx), bytes
+			res.stored += g.stored
+			res.storedBytes += bytes
 			if st.Mode == api.ModeOnDemand {
 				s.scaler.record(k, g.shard, len(g.idx), bytes)
 			}
 		}()
 	}
 	wg.Wait()
+	for _, g := range order {
+		m.putShard(g.shard, g.stored, g.bytes, g.throttled)
+	}
 	slices.Sort(again) // keep request order within a shard on the next try
 	return again, missing
 }
@@ -436,6 +495,7 @@ const readChunk = 2 << 20
 
 // GetRecords reads from an iterator's position.
 func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api.GetRecordsOutput, error) {
+	start := s.startClock()
 	if err := validateGetRecords(in); err != nil {
 		return nil, err
 	}
@@ -472,9 +532,25 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	if shard == nil {
 		return nil, shardMissing(k, shardID)
 	}
+	m := s.recorderFor(k, st)
 	if s.cfg.Limits != nil && !s.cfg.Limits.Read(k, it.Shard) {
+		m.getRecords(start, shardID, true, nil, 0)
 		return nil, throttled(k, it.Shard)
 	}
+	out, res, atTip, err := s.getRecords(ctx, in, key, it, now, k, st, shard)
+	if err != nil {
+		m.getRecords(start, shardID, false, nil, 0)
+		return nil, err
+	}
+	m.getRecords(start, shardID, false, &res, iteratorAge(now, &res, atTip))
+	return out, nil
+}
+
+// getRecords is GetRecords on a shard that exists, once the limits let
+// it read. For the metrics, it also returns what it read and whether
+// that reached the latest record of the shard.
+func (s *Service) getRecords(ctx context.Context, in *api.GetRecordsInput, key []byte, it iterator.Iterator, now time.Time,
+	k store.StreamKey, st *store.Stream, shard *store.Shard) (*api.GetRecordsOutput, readResult, bool, error) {
 	limit := 10000
 	if in.Limit != nil {
 		limit = int(*in.Limit)
@@ -483,7 +559,7 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	// The read loop is shared with SubscribeToShard (subscribe.go).
 	res, err := s.readShard(ctx, st, it.Shard, store.Position{Seq: it.Seq, Sub: it.Sub}, it.NotBefore, limit, maxGetRecordsBytes)
 	if err != nil {
-		return nil, s.readErr(err, k, shardID)
+		return nil, readResult{}, false, s.readErr(err, k, ShardID(it.Shard))
 	}
 	out := &api.GetRecordsOutput{Records: res.Records}
 	next, bytes, caughtUp, lastTime := res.Next, res.Bytes, res.CaughtUp, res.LastTime
@@ -493,14 +569,16 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	if caughtUp && shard.Closed != nil && !shard.Pending {
 		// SHARD_END: no iterator, and where to go next.
 		out.ChildShards = childShards(st, it.Shard)
-		return out, nil
+		return out, res, true, nil
 	}
+	atTip := caughtUp
 	if !caughtUp {
 		tip, err := s.be.Tip(ctx, ref)
 		if err != nil {
-			return nil, s.readErr(err, k, shardID)
+			return nil, readResult{}, false, s.readErr(err, k, ShardID(it.Shard))
 		}
-		if next.Seq <= tip.LastSeq && !lastTime.IsZero() {
+		atTip = next.Seq > tip.LastSeq
+		if !atTip && !lastTime.IsZero() {
 			out.MillisBehindLatest = max(0, tip.LastTime.Sub(lastTime).Milliseconds())
 		}
 	}
@@ -508,5 +586,5 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	nextIt.Issued, nextIt.Seq, nextIt.Sub = now, next.Seq, next.Sub
 	tok := iterator.Encode(key, nextIt)
 	out.NextShardIterator = &tok
-	return out, nil
+	return out, res, atTip, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/rivulet/rivulet/api"
 	"github.com/rivulet/rivulet/internal/domain/hashkey"
 	"github.com/rivulet/rivulet/internal/domain/seqnum"
+	"github.com/rivulet/rivulet/internal/metrics"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -171,6 +172,7 @@ func (s *Service) DeleteStream(ctx context.Context, in *api.DeleteStreamInput) (
 		return nil, err
 	}
 	s.dropLogs(ctx, st)
+	s.cfg.Metrics.DropStream(metrics.Kinesis, k.Account, k.Region, k.Name)
 	return &api.DeleteStreamOutput{}, nil
 }
 
@@ -463,9 +465,6 @@ func (s *Service) DisableEnhancedMonitoring(ctx context.Context, in *api.Disable
 	return s.monitoring(ctx, in, false)
 }
 
-var allShardMetrics = []string{"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
-	"WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds"}
-
 func (s *Service) monitoring(ctx context.Context, in *api.EnableEnhancedMonitoringInput, enable bool) (*api.EnhancedMonitoringOutput, error) {
 	if err := validateEnableEnhancedMonitoring(in); err != nil {
 		return nil, err
@@ -476,7 +475,7 @@ func (s *Service) monitoring(ctx context.Context, in *api.EnableEnhancedMonitori
 	}
 	want := in.ShardLevelMetrics
 	if slices.Contains(want, "ALL") {
-		want = allShardMetrics
+		want = metrics.ShardLevelMetrics // AWS answers with the names, not "ALL"
 	}
 	var before []string
 	st, err := s.update(ctx, k, func(st *store.Stream) error {
@@ -503,6 +502,9 @@ func (s *Service) monitoring(ctx context.Context, in *api.EnableEnhancedMonitori
 	if err != nil {
 		return nil, err
 	}
+	// Series of shard-level metrics switched off go now, as on AWS; ones
+	// switched on appear with their first sample.
+	s.cfg.Metrics.SetShardLevel(k.Account, k.Region, k.Name, st.ShardLevelMetrics)
 	return &api.EnhancedMonitoringOutput{StreamName: k.Name, StreamARN: StreamARN(k),
 		CurrentShardLevelMetrics: before, DesiredShardLevelMetrics: append([]string{}, st.ShardLevelMetrics...)}, nil
 }

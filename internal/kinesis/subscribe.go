@@ -157,6 +157,10 @@ type Subscription struct {
 	// storage was full; it yields to any lease taken after its start.
 	unleased bool
 	started  time.Time
+	// rec counts the consumer's events (and the shard's outgoing
+	// records); shardID names the shard in them.
+	rec     recorder
+	shardID string
 }
 
 func validateSubscribeToShard(in *api.SubscribeToShardInput) error {
@@ -192,8 +196,22 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *api.SubscribeToShard
 	if c == nil {
 		return nil, consumerNotFound(k, r.Name)
 	}
+	m := s.consumerRecorder(r, st)
+	sub, busy, err := s.subscribe(ctx, in, r, st, c)
+	m.subscribe(err == nil, busy)
+	if err != nil {
+		return nil, err
+	}
+	sub.rec, sub.shardID = m, ShardID(sub.shard)
+	return sub, nil
+}
+
+// subscribe is SubscribeToShard for a registered consumer. busy reports a
+// refusal because another subscription holds the shard.
+func (s *Service) subscribe(ctx context.Context, in *api.SubscribeToShardInput, r consumerRef, st *store.Stream, c *store.Consumer) (_ *Subscription, busy bool, _ error) {
+	k := r.Stream
 	if c.Status != api.ConsumerStatusActive {
-		return nil, consumerNotActive(k, c)
+		return nil, false, consumerNotActive(k, c)
 	}
 	// The starting position means what a shard iterator of that type
 	// means, with the same checks and messages.
@@ -203,19 +221,19 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *api.SubscribeToShard
 		StartingSequenceNumber: sp.SequenceNumber, Timestamp: sp.Timestamp,
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	key, err := s.secretKey(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	it, err := iterator.Decode(key, gsi.ShardIterator)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if it.StreamID != st.ID {
 		// Re-created between the two reads.
-		return nil, notFound(k)
+		return nil, false, notFound(k)
 	}
 	sub := &Subscription{
 		s: s, consumer: r, st: st, shard: it.Shard,
@@ -224,15 +242,18 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *api.SubscribeToShard
 	}
 	sub.started = s.now()
 	sub.rev, err = s.acquire(ctx, sub.key, sub.owner, r, it.Shard)
+	if errors.Is(err, ErrResourceInUse) {
+		return nil, true, err // anotherSubscription
+	}
 	if errors.Is(err, store.ErrFull) {
 		// Reading must not need space: go on without exclusivity.
 		s.log.Warn("storage full: subscription runs without its lease", "key", sub.key)
 		sub.unleased, err = true, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return sub, nil
+	return sub, false, nil
 }
 
 func newOwnerID() string {
@@ -341,7 +362,7 @@ func (sub *Subscription) run(ctx context.Context, out *eventstream.Writer) error
 			// Idle: an empty event every tick keeps the stream alive and
 			// the continuation current.
 			if !sentSinceTick {
-				if err := sub.send(out, nil, 0); err != nil {
+				if err := sub.send(out, nil, 0, 0); err != nil {
 					return nil // the client is gone
 				}
 			}
@@ -397,7 +418,9 @@ func (sub *Subscription) deliver(ctx context.Context, out *eventstream.Writer, b
 			if sh := findShard(sub.st, sub.shard); sh != nil && sh.Closed != nil && !sh.Pending {
 				// SHARD_END: where to go next, and no continuation.
 				ev := &api.SubscribeToShardEvent{Records: []api.Record{}, ChildShards: childShards(sub.st, sub.shard)}
-				if err := out.Event(eventSubscribe, ev); err != nil {
+				err := out.Event(eventSubscribe, ev)
+				sub.rec.event(sub.shardID, 0, 0, 0, err == nil)
+				if err != nil {
 					return sent, errEnded
 				}
 				return true, errEnded
@@ -416,7 +439,7 @@ func (sub *Subscription) deliver(ctx context.Context, out *eventstream.Writer, b
 				behind = max(0, tip.LastTime.Sub(res.LastTime).Milliseconds())
 			}
 		}
-		if err := sub.send(out, res.Records, behind); err != nil {
+		if err := sub.send(out, res.Records, res.Bytes, behind); err != nil {
 			return sent, errEnded
 		}
 		sent = true
@@ -426,10 +449,11 @@ func (sub *Subscription) deliver(ctx context.Context, out *eventstream.Writer, b
 	}
 }
 
-// send writes one SubscribeToShardEvent. Its continuation is the last
-// record sent, or, without records, the position just before the next
-// record: either way, AFTER_SEQUENCE_NUMBER resumes with the next record.
-func (sub *Subscription) send(out *eventstream.Writer, recs []api.Record, behind int64) error {
+// send writes one SubscribeToShardEvent of records totalling bytes (data
+// and partition keys). Its continuation is the last record sent, or,
+// without records, the position just before the next record: either way,
+// AFTER_SEQUENCE_NUMBER resumes with the next record.
+func (sub *Subscription) send(out *eventstream.Writer, recs []api.Record, bytes int, behind int64) error {
 	var cont string
 	if n := len(recs); n > 0 {
 		cont = recs[n-1].SequenceNumber
@@ -440,7 +464,9 @@ func (sub *Subscription) send(out *eventstream.Writer, recs []api.Record, behind
 		cont = sub.seqBefore(sub.pos)
 		recs = []api.Record{}
 	}
-	return out.Event(eventSubscribe, &api.SubscribeToShardEvent{Records: recs, ContinuationSequenceNumber: &cont, MillisBehindLatest: behind})
+	err := out.Event(eventSubscribe, &api.SubscribeToShardEvent{Records: recs, ContinuationSequenceNumber: &cont, MillisBehindLatest: behind})
+	sub.rec.event(sub.shardID, len(recs), bytes, behind, err == nil)
+	return err
 }
 
 // follows reports whether next is the reading position right after the
@@ -504,6 +530,7 @@ func (sub *Subscription) refresh(ctx context.Context) error {
 		return consumerNotFound(sub.consumer.Stream, sub.consumer.Name)
 	}
 	sub.st = st
+	sub.rec.levels = st.ShardLevelMetrics // enhanced monitoring may have changed
 	return sub.checkLease(ctx)
 }
 

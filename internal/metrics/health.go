@@ -18,6 +18,12 @@ type StreamStorage struct {
 	Messages uint64
 }
 
+// Kinds of StreamStorage.
+const (
+	StorageStream         = "stream"
+	StorageDeliveryStream = "delivery_stream"
+)
+
 // HealthSource is what the server-health metrics read at scrape time.
 type HealthSource struct {
 	// Storage lists the bytes stored per stream; nil leaves them out.

@@ -143,11 +143,11 @@ func closeWrite(c net.Conn) error {
 	return nil
 }
 
-// capListener refuses connections beyond max open at once. Refused ones
-// are accepted and closed at once (with a reset), not left in the
-// kernel's queue: a queued client thinks it is connected and waits out
-// its own timeouts, while a refused one fails fast and its SDK retries
-// with backoff.
+// capListener counts its open connections and refuses those beyond max
+// (none when max <= 0). Refused ones are accepted and closed at once
+// (with a reset), not left in the kernel's queue: a queued client thinks
+// it is connected and waits out its own timeouts, while a refused one
+// fails fast and its SDK retries with backoff.
 type capListener struct {
 	net.Listener
 	max  int64
@@ -159,10 +159,7 @@ type capListener struct {
 	refused int64 // since the last warning
 }
 
-func newCapListener(ln net.Listener, max int, logger *slog.Logger) net.Listener {
-	if max <= 0 {
-		return ln
-	}
+func newCapListener(ln net.Listener, max int, logger *slog.Logger) *capListener {
 	return &capListener{Listener: ln, max: int64(max), log: logger}
 }
 
@@ -172,10 +169,9 @@ func (l *capListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.open.Add(1) <= l.max {
+		if l.take() {
 			return &capConn{Conn: c, l: l}, nil
 		}
-		l.open.Add(-1)
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0) // a reset: nothing to say, nothing to wait for
 		}
@@ -183,6 +179,23 @@ func (l *capListener) Accept() (net.Conn, error) {
 		l.refused1()
 	}
 }
+
+// take counts one more open connection if the cap allows it. A refused
+// one is never counted, so Open stays within the cap.
+func (l *capListener) take() bool {
+	for {
+		n := l.open.Load()
+		if l.max > 0 && n >= l.max {
+			return false
+		}
+		if l.open.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// Open is the number of connections accepted and not yet closed.
+func (l *capListener) Open() int64 { return l.open.Load() }
 
 // refused1 counts a refusal and warns at most once per capLogEvery.
 func (l *capListener) refused1() {

@@ -121,6 +121,8 @@ type Server struct {
 	addr      net.Addr
 	tlsAddr   net.Addr
 	adminAddr net.Addr
+	// listeners count open connections by listener name, for Connections.
+	listeners map[string]*capListener
 
 	serving sync.WaitGroup
 	errc    chan error
@@ -233,7 +235,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	s.addr = ln.Addr()
-	ln = newCapListener(ln, s.cfg.MaxConnections, s.log)
+	s.listeners = make(map[string]*capListener, 3)
+	ln = s.capped("plain", ln)
 	if s.cfg.DisableFastPath {
 		s.serve(func() error { return s.hs.Serve(ln) })
 	} else {
@@ -245,7 +248,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if tln != nil {
 		s.tlsAddr = tln.Addr()
-		tln = newCapListener(tln, s.cfg.MaxConnections, s.log)
+		tln = s.capped("TLS", tln)
 		// ServeTLS adds h2 and http/1.1 to the ALPN list.
 		s.serve(func() error { return s.hs.ServeTLS(tln, "", "") })
 	}
@@ -255,10 +258,18 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Warn("the admin listener is not on loopback: whoever reaches it can change fault rules",
 				"admin_addr", s.adminAddr.String())
 		}
-		aln = newCapListener(aln, s.cfg.MaxConnections, s.log)
+		aln = s.capped("admin", aln)
 		s.serve(func() error { return s.adminHS.Serve(aln) })
 	}
 	return nil
+}
+
+// capped wraps a listener in the connection cap and keeps it for
+// Connections. s.mu is held.
+func (s *Server) capped(name string, ln net.Listener) net.Listener {
+	cl := newCapListener(ln, s.cfg.MaxConnections, s.log)
+	s.listeners[name] = cl
+	return cl
 }
 
 func (s *Server) serve(f func() error) {
@@ -435,5 +446,16 @@ func (w errorLogWriter) Write(p []byte) (int, error) {
 }
 
 // Connections counts the open connections per listener ("plain", "TLS",
-// "admin"). (Stub: replaced.)
-func (s *Server) Connections() map[string]int64 { return nil }
+// "admin"), for the listeners this server has; nil before Start.
+func (s *Server) Connections() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listeners == nil {
+		return nil
+	}
+	out := make(map[string]int64, len(s.listeners))
+	for name, l := range s.listeners {
+		out[name] = l.Open()
+	}
+	return out
+}

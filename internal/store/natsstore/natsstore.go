@@ -126,6 +126,8 @@ type Store struct {
 
 	buckets sync.Map // lease-table item buckets bound so far, by id
 
+	metrics metricsState // store.Metrics (metrics.go)
+
 	damageMu sync.Mutex
 	damage   []Damage // found by the start-up check
 }
@@ -163,6 +165,7 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 	if _, serr := s.Secret(ctx); serr != nil {
 		s.log.Warn("cannot create the iterator secret yet; retrying on first use", "err", serr)
 	}
+	s.openMetrics(ctx, cfg.MetricRetention)
 	if s.ns != nil && !cfg.InMemory && !cfg.NoRepair {
 		// This process owns the files: nobody has written since they were
 		// last closed or lost, so this is where damage shows and where
