@@ -224,9 +224,23 @@ func (e *Engine) waitData(ctx context.Context, notify <-chan struct{}, buf *buff
 		return ctx.Err()
 	case <-notify:
 	case <-timer:
+		return nil
 	}
-	return nil
+	// Appends come in bursts; reading each one as it lands costs the
+	// writers more than the buffer gains, since it only flushes by size
+	// or interval. So wait a little for more, within the interval.
+	wait := min(interval/8, maxCoalesce)
+	if len(buf.recs) > 0 {
+		wait = min(wait, buf.start.Add(interval).Sub(e.cfg.Now()))
+	}
+	if wait <= 0 {
+		return nil
+	}
+	return sleep(ctx, wait)
 }
+
+// maxCoalesce bounds how long the reader lets appends gather (waitData).
+const maxCoalesce = 100 * time.Millisecond
 
 // loadCheckpoint reads the checkpoint; with none, delivery starts at the
 // log's first message. It waits for the log to exist.
