@@ -34,18 +34,25 @@ func (e *Engine) deliver(ctx context.Context, ds *model.DeliveryStream, b Batch)
 		return err
 	}
 	d := &delivery{e: e, ds: ds, p: p, b: b, errs: map[string][][]byte{}}
+	dest := "DeliveryToS3"
 	switch {
 	case ds.Destination.ExtendedS3 != nil:
 		err = d.toS3(ctx)
 	case ds.Destination.HTTPEndpoint != nil:
+		dest = "DeliveryToHttpEndpoint"
 		err = d.toHTTP(ctx)
 	default:
+		dest = "DeliveryToRedshift"
 		err = d.toRedshift(ctx)
 	}
 	if err != nil {
 		return err
 	}
-	return d.flushErrors(ctx)
+	if err := d.flushErrors(ctx); err != nil {
+		return err
+	}
+	e.observeBatch(ds, dest, b)
+	return nil
 }
 
 // delivery is one batch on its way.
@@ -199,15 +206,16 @@ func (d *delivery) putObject(ctx context.Context, l *s3Loc, pfx string, t time.T
 		ext = fileExt
 	}
 	key := pfx + prefix.ObjectNameIn(d.ds.Name, d.ds.VersionID, t, l.loc, id, ext)
-	return d.e.put(ctx, l.bucket, key, z)
+	return d.e.put(ctx, d.ds, l.bucket, key, z)
 }
 
 // put stores an object, retrying with capped backoff until ctx ends. AWS
 // gives up on S3 after 24 hours and drops the data; we keep retrying, so
 // an unreachable bucket delays delivery but never loses records.
-func (e *Engine) put(ctx context.Context, bucket, key string, body []byte) error {
+func (e *Engine) put(ctx context.Context, ds *model.DeliveryStream, bucket, key string, body []byte) error {
 	for n := 0; ; n++ {
 		err := e.cfg.Objects.Put(ctx, bucket, key, body)
+		e.observe(ds, "DeliveryToS3.Success", success(err))
 		if err == nil {
 			return nil
 		}
@@ -353,7 +361,7 @@ func (d *delivery) toRedshift(ctx context.Context) error {
 		key = pfx + prefix.ObjectNameIn(d.ds.Name, d.ds.VersionID, t, l.loc, id, "")
 		body = bytes.Join(datas(out), nil)
 	}
-	if err := d.e.put(ctx, l.bucket, key, body); err != nil {
+	if err := d.e.put(ctx, d.ds, l.bucket, key, body); err != nil {
 		return err
 	}
 	_, err = d.send(ctx, dest.Batch{ID: d.b.ID, Records: datas(out), Arrival: t, Staged: &dest.ObjectRef{Bucket: l.bucket, Key: key}})
@@ -367,7 +375,7 @@ func (d *delivery) toRedshift(ctx context.Context) error {
 		"deliveryStream", d.ds.Name, "batch", d.b.ID, "staged", key, "err", err)
 	manifest, _ := json.Marshal(redshiftManifest{Entries: []manifestEntry{{URL: "s3://" + l.bucket + "/" + key, Mandatory: true}}})
 	mkey := "errors/manifests/" + prefix.DefaultPrefix(t, l.loc) + prefix.ObjectNameIn(d.ds.Name, d.ds.VersionID, t, l.loc, stableID(d.b.ID, "manifest"), "")
-	return d.e.put(ctx, l.bucket, mkey, manifest)
+	return d.e.put(ctx, d.ds, l.bucket, mkey, manifest)
 }
 
 // redshiftManifest is a Redshift COPY manifest.

@@ -100,6 +100,12 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (e
 	size, interval := bufferHints(ds)
 	var buf buffer
 	next := cp // where the next read starts
+	// This process's own appends come from memory (tap.go).
+	var tq *tapQueue
+	if t, ok := e.cfg.Store.(store.Tapper); ok {
+		tq = &tapQueue{}
+		defer t.Tap(ref, tq.push)()
+	}
 
 	// One batch is delivered while the next is read and buffered, so
 	// compression and the destination's latency overlap the reading.
@@ -146,8 +152,19 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (e
 		return nil
 	}
 	stalls := 0 // reads in a row stopped by a record that does not open
+	probe := false // read the log even if the tap might have the next message
 	for {
-		msgs, err := e.cfg.Store.Read(ctx, ref, next.Seq, readMsgs, readBytes)
+		var msgs []store.Message
+		var err error
+		tapped := false
+		if tq != nil && !probe {
+			msgs = tq.take(next.Seq, readBytes)
+			tapped = msgs != nil
+		}
+		probe = false
+		if !tapped {
+			msgs, err = e.cfg.Store.Read(ctx, ref, next.Seq, readMsgs, readBytes)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -202,31 +219,63 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (e
 			continue
 		}
 		stalls = 0
-		if len(msgs) > 0 {
+		if len(msgs) > 0 && !tapped {
 			continue // more may be waiting
 		}
-		if err := e.waitData(ctx, notify, &buf, interval); err != nil {
+		// After the tap, the log is asked only when no append is
+		// announced for a while: it may hold other processes' appends
+		// whose announcement coalesced with ours. Asking at once would
+		// race our next round, stored but not yet handed to the tap.
+		woke, err := e.waitData(ctx, notify, &buf, interval, tapped)
+		if err != nil {
 			return err
 		}
+		probe = tapped && !woke
 	}
 }
 
-// waitData waits for appends, or for the buffer's interval to pass.
-func (e *Engine) waitData(ctx context.Context, notify <-chan struct{}, buf *buffer, interval time.Duration) error {
+// tapProbe is how long the reader waits for an announcement after taking
+// from the tap before it reads the log anyway.
+const tapProbe = 50 * time.Millisecond
+
+// waitData waits for appends, or for the buffer's interval to pass, or
+// with probe for tapProbe at most; it reports whether an append woke it.
+func (e *Engine) waitData(ctx context.Context, notify <-chan struct{}, buf *buffer, interval time.Duration, probe bool) (bool, error) {
 	var timer <-chan time.Time
-	if len(buf.recs) > 0 {
-		t := time.NewTimer(buf.start.Add(interval).Sub(e.cfg.Now()))
+	if len(buf.recs) > 0 || probe {
+		d := tapProbe
+		if len(buf.recs) > 0 {
+			d = buf.start.Add(interval).Sub(e.cfg.Now())
+			if probe {
+				d = min(d, tapProbe)
+			}
+		}
+		t := time.NewTimer(d)
 		defer t.Stop()
 		timer = t.C
 	}
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	case <-notify:
 	case <-timer:
+		return false, nil
 	}
-	return nil
+	// Appends come in bursts; reading each one as it lands costs the
+	// writers more than the buffer gains, since it only flushes by size
+	// or interval. So wait a little for more, within the interval.
+	wait := min(interval/8, maxCoalesce)
+	if len(buf.recs) > 0 {
+		wait = min(wait, buf.start.Add(interval).Sub(e.cfg.Now()))
+	}
+	if wait <= 0 {
+		return true, nil
+	}
+	return true, sleep(ctx, wait)
 }
+
+// maxCoalesce bounds how long the reader lets appends gather (waitData).
+const maxCoalesce = 100 * time.Millisecond
 
 // loadCheckpoint reads the checkpoint; with none, delivery starts at the
 // log's first message. It waits for the log to exist.

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rivulet/rivulet/internal/firehose/model"
 	"github.com/rivulet/rivulet/internal/store"
@@ -56,6 +57,7 @@ func (s *Service) putTarget(ctx context.Context, name string) (*model.DeliverySt
 
 // PutRecord appends one record durably to the stream's buffer log.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
+	start := time.Now()
 	var v validator
 	v.name("deliveryStreamName", in.DeliveryStreamName)
 	if in.Record == nil {
@@ -82,8 +84,10 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	}
 	pos, err := s.st.Append(ctx, BufferLog(ds.ID), entries)
 	if err != nil {
+		s.observe(ds, "PutRecord", start, 0, 0, 0)
 		return nil, s.appendError(ds, err)
 	}
+	s.observe(ds, "PutRecord", start, 1, len(in.Record.Data), 0)
 	return &PutRecordOutput{RecordId: RecordID(ds.ID, pos[0]), Encrypted: sealed}, nil
 }
 
@@ -103,6 +107,7 @@ func (s *Service) appendError(ds *model.DeliveryStream, err error) error {
 // either takes the whole batch or none of it, so a failure marks every
 // record with the same error.
 func (s *Service) PutRecordBatch(ctx context.Context, in *PutRecordBatchInput) (*PutRecordBatchOutput, error) {
+	start := time.Now()
 	var v validator
 	v.name("deliveryStreamName", in.DeliveryStreamName)
 	switch n := len(in.Records); {
@@ -151,12 +156,15 @@ func (s *Service) PutRecordBatch(ctx context.Context, in *PutRecordBatchInput) (
 		for i := range out.RequestResponses {
 			out.RequestResponses[i].RecordId = RecordID(ds.ID, pos[i])
 		}
+		s.observe(ds, "PutRecordBatch", start, len(entries), total, 0)
 	case errors.Is(err, store.ErrFull):
 		for i := range out.RequestResponses {
 			out.RequestResponses[i] = PutRecordBatchResponseEntry{ErrorCode: "ServiceUnavailableException", ErrorMessage: fullMessage}
 		}
 		out.FailedPutCount = len(entries)
+		s.observe(ds, "PutRecordBatch", start, 0, 0, 0)
 	default:
+		s.observe(ds, "PutRecordBatch", start, 0, 0, 0)
 		return nil, s.appendError(ds, err)
 	}
 	return out, nil

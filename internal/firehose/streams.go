@@ -10,6 +10,7 @@ import (
 
 	"github.com/rivulet/rivulet/internal/firehose/envelope"
 	"github.com/rivulet/rivulet/internal/firehose/model"
+	"github.com/rivulet/rivulet/internal/metrics"
 	"github.com/rivulet/rivulet/internal/store"
 )
 
@@ -145,6 +146,7 @@ func (s *Service) DeleteDeliveryStream(ctx context.Context, in *DeleteDeliverySt
 			return nil, err
 		}
 	}
+	s.cfg.Metrics.DropStream(metrics.Firehose, ds.Account, ds.Region, ds.Name)
 	if ds.Type == model.TypeDirectPut {
 		if err := s.st.DeleteShard(ctx, BufferLog(ds.ID)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err

@@ -314,6 +314,18 @@ type Log interface {
 	Watch(ctx context.Context, ref ShardRef) (notify <-chan struct{}, stop func(), err error)
 }
 
+// Tapper is a store that can hand the messages it commits to one log to
+// a reader in the same process, as they are acknowledged, so that a
+// reader keeping up with the writers need not read them back (the
+// Firehose engine's DirectPut buffers). fn gets each message's logical
+// sequence, the time it was acknowledged and its encoded entries
+// (batch.Decode), which then belong to fn; calls come in sequence order
+// from one goroutine and must not block. Messages other processes append
+// are not tapped: readers still read when the tapped sequence skips.
+type Tapper interface {
+	Tap(ref ShardRef, fn func(seq uint64, at time.Time, data []byte)) (stop func())
+}
+
 // Backend is a whole storage: metadata plus logs.
 type Backend interface {
 	Meta

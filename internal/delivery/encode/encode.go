@@ -30,6 +30,12 @@ const (
 	ZSTD = "ZSTD"
 )
 
+// Level is the deflate level of GZIP and ZIP: the fastest. Firehose does
+// not document its own; at level 1 compressing keeps up with ingest on
+// one core, where the default level took most of the engine's CPU
+// (docs/BENCHMARKS.md).
+const Level = flate.BestSpeed
+
 // zstdEncoder is shared: EncodeAll is safe for concurrent use, and with
 // no writer attached the encoder starts no goroutines.
 var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
@@ -43,8 +49,11 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 	case "", Uncompressed:
 		return data, nil
 	case GZIP:
-		buf.Grow(len(data) / 4)
-		w := gzip.NewWriter(&buf)
+		buf.Grow(len(data) / 2)
+		w, err := gzip.NewWriterLevel(&buf, Level)
+		if err != nil {
+			return nil, err
+		}
 		if _, err := w.Write(data); err != nil {
 			return nil, err
 		}
@@ -59,7 +68,7 @@ func Compress(format string, data []byte, name string) ([]byte, error) {
 		// klauspost's deflate, as for GZIP: the standard library's was
 		// the delivery engine's bottleneck (docs/BENCHMARKS.md).
 		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(w, flate.DefaultCompression)
+			return flate.NewWriter(w, Level)
 		})
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now().UTC()})
 		if err != nil {

@@ -344,7 +344,8 @@ func ReadManifest(dir string) (*Manifest, error) {
 	}
 	seen := map[string]bool{}
 	for _, s := range m.Streams {
-		if s.Name != metaStreamName && !strings.HasPrefix(s.Name, shardPrefix) || seen[s.Name] {
+		known := s.Name == metaStreamName || strings.HasPrefix(s.Name, shardPrefix) || strings.HasPrefix(s.Name, itemStreamPrefix)
+		if !known || seen[s.Name] {
 			return nil, fmt.Errorf("natsstore: manifest: unexpected stream %q", s.Name)
 		}
 		seen[s.Name] = true

@@ -41,6 +41,13 @@ func TestStoreBackupRestore(t *testing.T) {
 	if _, err := src.PutValue(ctx, "lease.a", []byte("owner-1"), 0); err != nil {
 		t.Fatal(err)
 	}
+	// A lease table's items live in a bucket of their own.
+	if err := src.CreateBucket(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.PutItem(ctx, "t1", []byte("shardId-000000000000"), []byte("checkpoint-7"), 0); err != nil {
+		t.Fatal(err)
+	}
 	secret, err := src.Secret(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +57,7 @@ func TestStoreBackupRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Streams) != 4 || m.Streams[0].Name != metaStreamName {
+	if len(m.Streams) != 5 || m.Streams[0].Name != metaStreamName {
 		t.Fatalf("manifest streams: %+v", m.Streams)
 	}
 	for _, s := range m.Streams {
@@ -93,6 +100,9 @@ func TestStoreBackupRestore(t *testing.T) {
 	}
 	if v, _, err := dst.GetValue(ctx, "lease.a"); err != nil || string(v) != "owner-1" {
 		t.Errorf("restored value %q, %v", v, err)
+	}
+	if v, _, err := dst.GetItem(ctx, "t1", []byte("shardId-000000000000")); err != nil || string(v) != "checkpoint-7" {
+		t.Errorf("restored lease item %q, %v", v, err)
 	}
 	if got, err := dst.Secret(ctx); err != nil || !reflect.DeepEqual(got, secret) {
 		t.Errorf("restored secret differs (%v)", err)

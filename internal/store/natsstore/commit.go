@@ -306,6 +306,8 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	errs := make([]error, len(msgs))
+	tap := s.tapOf(q.stream)
+	var tapped [][]byte // each message's encoding, for tap
 	admitted := make([]int, len(msgs)) // bytes reserved in the quota
 	var ents []store.Entry
 	var refused error
@@ -326,6 +328,12 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 			ents = append(ents, p.req.entries[p.first:p.first+p.n]...)
 		}
 		data := batch.Append(make([]byte, 0, m.size()), ents)
+		if tap != nil {
+			if tapped == nil {
+				tapped = make([][]byte, len(msgs))
+			}
+			tapped[i] = data // nats.go copies it out while publishing
+		}
 		// No retries: a retried message could land after later ones and
 		// break the order of a split call.
 		futures[i], errs[i] = s.js.PublishMsgAsync(&nats.Msg{Subject: q.subject, Data: data},
@@ -351,6 +359,9 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 			seq = table.logical(ack.Sequence)
 			if err = s.cover(q, seq); err != nil && isFull(err) && !errors.Is(err, store.ErrFull) {
 				err = fmt.Errorf("%w: %w", store.ErrFull, err)
+			}
+			if err == nil && tap != nil {
+				tap(seq, time.Now(), tapped[i])
 			}
 		}
 		if err != nil {
