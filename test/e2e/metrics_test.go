@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
@@ -356,4 +359,80 @@ func shardLevel(m map[string]float64, stream string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// firehoseSeries names a rivulet_firehose_* series of a delivery stream.
+func firehoseSeries(metric, name string, extra ...string) string {
+	labels := append([]string{`account="` + account + `"`, `delivery_stream="` + name + `"`, `region="` + region + `"`}, extra...)
+	sort.Strings(labels)
+	return metric + "{" + strings.Join(labels, ",") + "}"
+}
+
+// TestMetricsFirehose puts a known number of records into a DirectPut
+// delivery stream and reads /metrics until the engine has delivered them:
+// the incoming and delivered counts equal what was put.
+func TestMetricsFirehose(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	adminAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	s, dir := startFirehose(t, serverOptions{extra: []string{"--admin-addr", adminAddr}})
+	fc := s.firehose()
+	const name, bucket = "metered-fh", "metered"
+	if err := os.MkdirAll(filepath.Join(dir, bucket), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fc.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String(name),
+		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
+			BucketARN: aws.String("arn:aws:s3:::" + bucket), RoleARN: aws.String(fhRole),
+			BufferingHints: &fhtypes.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(0)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDeliveryActive(ctx, t, fc, name)
+	const batches, per, size = 3, 40, 50
+	var recs []fhtypes.Record
+	for i := range per {
+		recs = append(recs, fhtypes.Record{Data: []byte(fmt.Sprintf("%0*d", size, i))})
+	}
+	for range batches {
+		out, err := fc.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(name), Records: recs})
+		if err != nil || aws.ToInt32(out.FailedPutCount) != 0 {
+			t.Fatalf("PutRecordBatch: %v (%d failed)", err, aws.ToInt32(out.FailedPutCount))
+		}
+	}
+	if _, err := fc.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String(name), Record: &fhtypes.Record{Data: make([]byte, size)}}); err != nil {
+		t.Fatal(err)
+	}
+	const records = batches*per + 1
+	want := map[string]float64{
+		firehoseSeries("rivulet_firehose_incoming_records_total", name):           records,
+		firehoseSeries("rivulet_firehose_incoming_bytes_total", name):             records * size,
+		firehoseSeries("rivulet_firehose_incoming_put_requests_total", name):      batches + 1,
+		firehoseSeries("rivulet_firehose_put_record_batch_records_total", name):   batches * per,
+		firehoseSeries("rivulet_firehose_put_record_batch_bytes_total", name):     batches * per * size,
+		firehoseSeries("rivulet_firehose_put_record_bytes_total", name):           size,
+		firehoseSeries("rivulet_firehose_delivery_to_s3_records_total", name):     records,
+		firehoseSeries("rivulet_firehose_delivery_to_s3_bytes_total", name):       records * size,
+		firehoseSeries("rivulet_firehose_put_record_batch_latency_seconds", name): batches, // a histogram's count
+	}
+	for {
+		m := scrape(ctx, t, s, adminAddr)
+		var off []string
+		for k, v := range want {
+			if m[k] != v {
+				off = append(off, fmt.Sprintf("%s = %v, want %v", k, m[k], v))
+			}
+		}
+		if len(off) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("metrics never matched the workload:\n%s", strings.Join(off, "\n"))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
