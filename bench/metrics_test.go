@@ -15,8 +15,10 @@ import (
 // BenchmarkMetricsOverhead measures what counting metrics costs: W1
 // (PutRecords of 500 records of 1 KiB over 4 shards, 4 callers per core)
 // and W2 (PutRecord of 100 bytes, 32 callers per core) against two servers
-// side by side, one with metrics on and every shard-level metric enabled
-// (the most counting there is), one with Config.Metrics.Off. Each
+// side by side, one with metrics on, one with Config.Metrics.Off. W1 and
+// W2 run on streams with stream-level metrics only (AWS's default);
+// W2-shard-level on one with every shard-level metric enabled, the most
+// counting there is. Each
 // iteration runs a round of the same calls on each server in turn, so
 // both see the same load of a shared machine; the figures are the
 // process's CPU time per call and records/s for each, and
@@ -30,14 +32,12 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 	on := startConfig(b, rivulet.Config{DataDir: b.TempDir()})
 	off := startConfig(b, rivulet.Config{DataDir: b.TempDir(), Metrics: rivulet.Metrics{Off: true}})
 	for _, e := range []*env{on, off} {
-		e.createStream(b, "w1", 4)
-		e.createStream(b, "w2", 4)
-		e.waitActive(b, "w1")
-		e.waitActive(b, "w2")
+		for _, s := range []string{"w1", "w2", "w2all"} {
+			e.createStream(b, s, 4)
+			e.waitActive(b, s)
+		}
 	}
-	for _, s := range []string{"w1", "w2"} {
-		on.call(b, "EnableEnhancedMonitoring", fmt.Appendf(nil, `{"StreamName":%q,"ShardLevelMetrics":["ALL"]}`, s))
-	}
+	on.call(b, "EnableEnhancedMonitoring", []byte(`{"StreamName":"w2all","ShardLevelMetrics":["ALL"]}`))
 	w1 := putRecordsBody("w1", 500, 1024)
 	data := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{'y'}, 100))
 	for _, wl := range []struct {
@@ -50,6 +50,9 @@ func BenchmarkMetricsOverhead(b *testing.B) {
 		{"W1", 200, 8, 500, func(e *env, _ int) { e.call(b, "PutRecords", w1) }},
 		{"W2", 20000, 64, 1, func(e *env, i int) {
 			e.call(b, "PutRecord", fmt.Appendf(nil, `{"StreamName":"w2","PartitionKey":"k%d","Data":%q}`, i, data))
+		}},
+		{"W2-shard-level", 20000, 64, 1, func(e *env, i int) {
+			e.call(b, "PutRecord", fmt.Appendf(nil, `{"StreamName":"w2all","PartitionKey":"k%d","Data":%q}`, i, data))
 		}},
 	} {
 		b.Run(wl.name, func(b *testing.B) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
+	"maps"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -49,7 +51,17 @@ type impl struct {
 type shard struct {
 	mu sync.RWMutex
 	m  map[Series]*series
-	_  [40]byte // keeps neighbouring shards' locks off one cache line
+	// snap is a copy of m for Observe, replaced whenever m changes:
+	// series are added and dropped rarely, and reading it takes no lock
+	// that callers on other cores would contend for.
+	snap atomic.Pointer[map[Series]*series]
+	_    [32]byte // keeps neighbouring shards' locks off one cache line
+}
+
+// publish replaces the snapshot after m changed; sh.mu is held.
+func (sh *shard) publish() {
+	cp := maps.Clone(sh.m)
+	sh.snap.Store(&cp)
 }
 
 type backlogKey struct {
@@ -138,9 +150,10 @@ func (r *Registry) observe(s Series, v float64) {
 		return
 	}
 	sh := r.shardOf(&s)
-	sh.mu.RLock()
-	se := sh.m[s]
-	sh.mu.RUnlock()
+	var se *series
+	if m := sh.snap.Load(); m != nil {
+		se = (*m)[s]
+	}
 	if se == nil {
 		if se = r.create(sh, s); se == nil {
 			return
@@ -210,6 +223,7 @@ func (r *Registry) create(sh *shard, s Series) *series {
 		se.buckets = make([]uint64, len(latencyBuckets)+1)
 	}
 	sh.m[s] = se
+	sh.publish()
 	return se
 }
 
@@ -263,11 +277,13 @@ func (r *Registry) drop(match func(Series) bool) {
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.Lock()
+		changed := false
 		for s, se := range sh.m {
 			if !match(s) {
 				continue
 			}
 			delete(sh.m, s)
+			changed = true
 			se.mu.Lock()
 			se.dead = true
 			for _, st := range se.minutes {
@@ -275,6 +291,9 @@ func (r *Registry) drop(match func(Series) bool) {
 			}
 			se.minutes = nil
 			se.mu.Unlock()
+		}
+		if changed {
+			sh.publish()
 		}
 		sh.mu.Unlock()
 	}

@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -176,5 +177,70 @@ func TestAdminListenError(t *testing.T) {
 	}
 	if s.Addr() != nil {
 		t.Errorf("plain listener left bound at %v", s.Addr())
+	}
+}
+
+// TestAdminRoutes: the console's files are served without AdminAuthorize,
+// /metrics with it (or without, MetricsUnsigned), and the AWS APIs pass
+// through with their own content types only.
+func TestAdminRoutes(t *testing.T) {
+	var asked atomic.Int64
+	named := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(name)) })
+	}
+	deny := errors.New("not allowed rivulet:AdminRead")
+	for _, unsigned := range []bool{false, true} {
+		s := start(t, Config{AdminAddr: "127.0.0.1:0", Admin: named("admin"), Metrics: named("metrics"), MetricsUnsigned: unsigned,
+			Console: named("console"), AdminAPI: named("api"),
+			AdminAuthorize: func(*http.Request) error { asked.Add(1); return deny }}, protoHandler)
+		c := client(t, http1, nil)
+		base := "http://" + s.AdminAddr().String()
+		asked.Store(0)
+		for _, p := range []string{"/", "/console/app.js"} {
+			if resp, body := get(t, c, "GET", base+p); resp.StatusCode != 200 || body != "console" {
+				t.Errorf("GET %s: %d %q, want the console", p, resp.StatusCode, body)
+			}
+		}
+		if asked.Load() != 0 {
+			t.Errorf("the console's files asked AdminAuthorize %d times", asked.Load())
+		}
+		resp, body := get(t, c, "GET", base+"/metrics")
+		if unsigned {
+			if resp.StatusCode != 200 || body != "metrics" || asked.Load() != 0 {
+				t.Errorf("unsigned /metrics: %d %q, asked %d times", resp.StatusCode, body, asked.Load())
+			}
+		} else if resp.StatusCode != 403 || asked.Load() != 1 {
+			t.Errorf("/metrics: %d %q, asked %d times; want AdminAuthorize's refusal", resp.StatusCode, body, asked.Load())
+		}
+		post := func(path, target, ctype string) (int, string) {
+			req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader("{}"))
+			if target != "" {
+				req.Header.Set("X-Amz-Target", target)
+			}
+			req.Header.Set("Content-Type", ctype)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		for _, tc := range []struct{ path, target, ctype string }{
+			{"/", "Kinesis_20131202.ListStreams", "application/x-amz-json-1.1"},
+			{"/", "GraniteServiceVersion20100801.ListMetrics", "application/x-amz-json-1.0"},
+			{"/service/GraniteServiceVersion20100801/operation/ListMetrics", "", "application/cbor"},
+		} {
+			if code, body := post(tc.path, tc.target, tc.ctype); code != 200 || body != "api" {
+				t.Errorf("POST %s %s (%s): %d %q, want the API", tc.path, tc.target, tc.ctype, code, body)
+			}
+		}
+		// Bodies a page may send to another origin unasked are refused
+		// before any handler.
+		for _, ctype := range []string{"text/plain", "application/x-www-form-urlencoded"} {
+			if code, body := post("/", "Kinesis_20131202.DeleteStream", ctype); code != 403 || body == "api" {
+				t.Errorf("POST / as %s: %d %q, want 403", ctype, code, body)
+			}
+		}
 	}
 }
