@@ -327,7 +327,7 @@ func TestConsoleMonitoringBrowser(t *testing.T) {
 		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
 			RoleARN: aws.String("arn:aws:iam::000000000000:role/firehose"), BucketARN: aws.String("arn:aws:s3:::console-bucket"),
 			Prefix:         aws.String("orders/"),
-			BufferingHints: &fhtypes.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(60)},
+			BufferingHints: &fhtypes.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(1)},
 		},
 	}); err != nil {
 		t.Fatal(err)
@@ -433,7 +433,7 @@ func TestConsoleMonitoringBrowser(t *testing.T) {
 	monShot(t, bctx, "consumers", true)
 
 	// Delivery streams: the list, then the delivery stream's page, whose
-	// IncomingRecords chart shows the 5 records.
+	// IncomingRecords and DeliveryToS3.Records charts show the 5 records.
 	monDo(t, bctx, "open the delivery streams",
 		chromedp.Navigate(admin+"/#/delivery"),
 		monWait(`(() => { const r = document.querySelector('tr[data-delivery="`+delivery+`"]');
@@ -444,8 +444,10 @@ func TestConsoleMonitoringBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a.delivery-link`)),
 		monWait(`location.hash === "#/delivery/`+delivery+`"`),
 		monWait(`(document.querySelector('#delivery-summary') || {textContent: ""}).textContent.includes("Direct PUT")`),
-		monWait(chartTotal("IncomingRecords")+` === `+strconv.Itoa(delivered)))
-	if text := monEval[string](t, bctx, `document.querySelector('section.destination').textContent`); !strings.Contains(text, "1 MiB or 60 s") {
+		monWait(chartTotal("IncomingRecords")+` === `+strconv.Itoa(delivered)),
+		// Delivered to the bucket within a second's buffering.
+		monWait(chartTotal("DeliveryToS3.Records")+` === `+strconv.Itoa(delivered)))
+	if text := monEval[string](t, bctx, `document.querySelector('section.destination').textContent`); !strings.Contains(text, "1 MiB or 1 s") {
 		t.Errorf("destination card %q does not show the buffering hints", text)
 	}
 	monProblems(t, bctx)

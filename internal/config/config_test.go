@@ -62,6 +62,8 @@ func TestDefaults(t *testing.T) {
 		NATSStoreCipher:     "aes",
 		S3Region:            "us-east-1",
 		Delivery:            true,
+		MetricsRetention:    24 * time.Hour,
+		MetricsFlush:        10 * time.Second,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", *c, want)
