@@ -50,7 +50,7 @@ import (
 var (
 	// firehoseRecords are put by every throughput case; rounded up to a
 	// multiple of 500 (one PutRecordBatch).
-	firehoseRecords = 400_000
+	firehoseRecords = 1_000_000
 	// firehoseProducers call PutRecordBatch (or PutRecords) at once.
 	firehoseProducers = 8
 	// firehoseSamples are timed by BenchmarkFirehoseLatency per iteration.

@@ -151,7 +151,7 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (e
 		buf = buffer{}
 		return nil
 	}
-	stalls := 0 // reads in a row stopped by a record that does not open
+	stalls := 0    // reads in a row stopped by a record that does not open
 	probe := false // read the log even if the tap might have the next message
 	for {
 		var msgs []store.Message

@@ -307,7 +307,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	errs := make([]error, len(msgs))
 	tap := s.tapOf(q.stream)
-	var tapped [][]byte // each message's encoding, for tap
+	var tapped [][]byte                // each message's encoding, for tap
 	admitted := make([]int, len(msgs)) // bytes reserved in the quota
 	var ents []store.Entry
 	var refused error

@@ -100,7 +100,7 @@ const (
 // Store is a store.Backend on NATS JetStream. It is safe for concurrent
 // use, also by several Stores (processes) on one NATS system.
 type Store struct {
-	taps taps // Tap callbacks (tap.go)
+	taps       taps // Tap callbacks (tap.go)
 	log        *slog.Logger
 	ns         *server.Server // owned embedded server, nil otherwise
 	tmpDir     string         // removed on Close
