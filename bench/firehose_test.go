@@ -12,9 +12,9 @@ package bench
 // The server runs in-process (rivulet.Start, on disk); S3 is a real
 // versitygw (internal/tests3), whose POSIX backend stores each object as a
 // file. Delivered records are counted from the objects as files: bucket B
-// is the directory B under the bucket directory or versitygw's root. The
-// counting (GZIP objects are decompressed) runs in the benchmark's
-// process, beside the server, and takes some of its CPU.
+// is the directory B under the bucket directory or versitygw's root.
+// While the clock runs only sizes are read (a GZIP object's from its
+// trailer); records are counted, GZIP decompressed, after it stops.
 
 import (
 	"bytes"
@@ -455,7 +455,8 @@ func (t *tally) waitFor(ctx context.Context, records, bytes int64, every time.Du
 // that delivers to a local directory or to S3, with and without GZIP, or
 // not at all (putbatch-no-delivery: the API's own cost), each case on a
 // new server. Delivery rates (records/s, MiB/s) count from the first call
-// to the moment the last record is seen in an object (polled every 20 ms;
+// to the moment the last byte is seen in an object (polled every 20 ms,
+// by size; every record is counted after the clock stops;
 // a warm-up record delivered before the clock starts leaves out the
 // engine taking up the new stream); ingest rates from the first call to
 // the last answer.
