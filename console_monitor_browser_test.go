@@ -101,12 +101,24 @@ func monWait(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
 		for {
 			_, err := poll(ctx, tgt)
-			if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "context") {
+			if err == nil || ctx.Err() != nil || !navigating(err) {
 				return err
 			}
 			time.Sleep(50 * time.Millisecond) // the new page's context is being made
 		}
 	})
+}
+
+// navigating reports whether err is Chrome saying the page went away
+// under a poll: a reload or navigation in progress, which passes.
+func navigating(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"context", "navigated", "Not attached to an active page"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // monEval evaluates a JavaScript expression.
