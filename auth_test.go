@@ -82,7 +82,7 @@ func keyClient(t *testing.T, endpoint, akid, secret string, tr *http.Transport) 
 		BaseEndpoint:     aws.String(endpoint),
 		Region:           "eu-west-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, ""),
-		HTTPClient:       &http.Client{Transport: tr},
+		HTTPClient:       &http.Client{Transport: rivulet.SDKTransport(tr)},
 		RetryMaxAttempts: 1,
 	})
 }

@@ -181,7 +181,7 @@ func TestConsoleMonitoringBrowser(t *testing.T) {
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	hc := &http.Client{Transport: tr}
+	hc := &http.Client{Transport: rivulet.SDKTransport(tr)}
 	kc := client(t, srv.Endpoint(), tr)
 	ddb := dynamodb.New(dynamodb.Options{BaseEndpoint: aws.String(srv.Endpoint()), Region: "us-east-1", Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1})
 	fh := firehose.New(firehose.Options{BaseEndpoint: aws.String(srv.Endpoint()), Region: "us-east-1", Credentials: creds, HTTPClient: hc, RetryMaxAttempts: 1})

@@ -15,7 +15,12 @@
 //		BaseEndpoint: aws.String(srv.Endpoint()),
 //		Region:       "us-east-1",
 //		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+//		HTTPClient:   srv.HTTPClient(),
 //	})
+//
+// HTTPClient (or SDKTransport around a transport of your own) works
+// around a race in smithy-go that, against a server this fast, sometimes
+// fails a request that succeeded.
 //
 // Any credentials are accepted; the region comes from the request's
 // signature, and an access key id of 12 digits selects that account.

@@ -17,6 +17,7 @@ import (
 	"github.com/rivulet/rivulet/internal/auth"
 	"github.com/rivulet/rivulet/internal/auth/authz"
 	"github.com/rivulet/rivulet/internal/auth/sigv4"
+	"github.com/rivulet/rivulet/internal/client"
 	"github.com/rivulet/rivulet/internal/cloudwatch"
 	"github.com/rivulet/rivulet/internal/console"
 	"github.com/rivulet/rivulet/internal/delivery"
@@ -232,6 +233,9 @@ type Server struct {
 	tempBuckets string
 	stop        sync.Once
 	result      error
+
+	sdkOnce sync.Once
+	sdk     *http.Client // HTTPClient's; its idle connections close with the server
 }
 
 // Start opens storage and starts serving. When it returns without an
@@ -529,6 +533,29 @@ func (s *Server) AdminEndpoint() string { return s.admin }
 // when it has no listener or the storage is external.
 func (s *Server) NATSURL() string { return s.st.ClientURL() }
 
+// HTTPClient is an HTTP client for aws-sdk-go-v2 clients of this server
+// (their Options.HTTPClient): SDKTransport over a transport of its own,
+// whose idle connections close with the server.
+func (s *Server) HTTPClient() *http.Client {
+	s.sdkOnce.Do(func() { s.sdk = &http.Client{Transport: SDKTransport(&http.Transport{})} })
+	return s.sdk
+}
+
+// SDKTransport wraps rt (http.DefaultTransport if nil) so that an
+// aws-sdk-go-v2 client never fails a request that succeeded: smithy-go
+// closes a request body as soon as the response headers arrive, and
+// against a server as fast as this one on loopback, net/http then
+// sometimes closes the connection while the response is still being read
+// ("StatusCode: 200 ... use of closed network connection"), for bodies
+// over 4 KiB. The SDK retries that, so a PutRecords can store its records
+// twice. The wrapper gives the transport its own copy of each body.
+func SDKTransport(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return client.OwnBody(rt)
+}
+
 // Err delivers an error if a listener fails while serving.
 func (s *Server) Err() <-chan error { return s.http.Err() }
 
@@ -557,6 +584,10 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.svc.Close()
 	s.stopKeys()
+	s.sdkOnce.Do(func() {}) // no client made after this
+	if s.sdk != nil {
+		s.sdk.CloseIdleConnections()
+	}
 	if cerr := s.st.Close(); cerr != nil {
 		s.log.Error("closing storage failed", "err", cerr)
 		err = errors.Join(err, fmt.Errorf("rivulet: closing storage: %w", cerr))

@@ -52,7 +52,7 @@ func client(t *testing.T, endpoint string, tr *http.Transport) *kinesis.Client {
 		BaseEndpoint:     aws.String(endpoint),
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:       &http.Client{Transport: tr},
+		HTTPClient:       &http.Client{Transport: rivulet.SDKTransport(tr)},
 		RetryMaxAttempts: 1,
 	})
 }

@@ -46,7 +46,7 @@ func init() {
 }
 
 func awsConfig(tr http.RoundTripper) aws.Config {
-	return aws.Config{Region: "us-east-1", HTTPClient: &http.Client{Transport: tr},
+	return aws.Config{Region: "us-east-1", HTTPClient: &http.Client{Transport: rivulet.SDKTransport(tr)},
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "x", "")}
 }
 

@@ -145,7 +145,7 @@ func leaseClient(b *testing.B, url string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIABENCHMARK", "bench-secret", ""),
-		HTTPClient:  &http.Client{Transport: tr},
+		HTTPClient:  &http.Client{Transport: rivulet.SDKTransport(tr)},
 	}, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
 }
 

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"github.com/rivulet/rivulet/internal/client"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -101,7 +102,7 @@ func newEnvWith(t *testing.T, backend string, cfg ServerConfig) *env {
 		BaseEndpoint: aws.String(srv.Endpoint()),
 		Region:       "us-east-1",
 		Credentials:  creds(),
-		HTTPClient:   &http.Client{Transport: tr},
+		HTTPClient:   &http.Client{Transport: client.OwnBody(tr)},
 	})
 	var ddbURL string
 	switch backend {
@@ -118,7 +119,7 @@ func newEnvWith(t *testing.T, backend string, cfg ServerConfig) *env {
 		BaseEndpoint: aws.String(ddbURL),
 		Region:       "us-east-1",
 		Credentials:  creds(),
-		HTTPClient:   &http.Client{Transport: dtr},
+		HTTPClient:   &http.Client{Transport: client.OwnBody(dtr)},
 	})
 	return e
 }

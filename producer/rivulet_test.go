@@ -60,7 +60,7 @@ func sdkClient(url string, tr http.RoundTripper) *kinesis.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
 		}),
-		HTTPClient:       &http.Client{Transport: tr},
+		HTTPClient:       &http.Client{Transport: rivuletsrv.SDKTransport(tr)},
 		RetryMaxAttempts: 1, // the producer retries
 	})
 }

@@ -30,6 +30,7 @@ func newStream(t *testing.T, name string, shards int32) *Orders {
 		BaseEndpoint: aws.String(srv.Endpoint()),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:   srv.HTTPClient(),
 	})
 	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
 		t.Fatal(err)

@@ -70,7 +70,7 @@ func newKinesisEnv(t *testing.T) *kenv {
 	creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
 	})
-	hc := &http.Client{Transport: tr}
+	hc := &http.Client{Transport: rivulet.SDKTransport(tr)}
 	return &kenv{
 		kin: kinesis.New(kinesis.Options{BaseEndpoint: aws.String(srv.Endpoint()), Region: "us-east-1",
 			Credentials: creds, HTTPClient: hc}),

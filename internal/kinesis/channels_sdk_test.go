@@ -7,6 +7,8 @@ package kinesis_test
 import (
 	"context"
 	"errors"
+	sdkhttp "github.com/rivulet/rivulet/internal/client"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -37,7 +39,7 @@ func sdkChannels(t *testing.T) *sdk.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: sdkAccount, SecretAccessKey: "secret"}, nil
 		}),
-		HTTPClient:       srv.Client(),
+		HTTPClient:       &http.Client{Transport: sdkhttp.OwnBody(srv.Client().Transport)},
 		RetryMaxAttempts: 1,
 	})
 }

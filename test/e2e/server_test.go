@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rivulet/rivulet/internal/client"
 	"net"
 	"net/http"
 	"os"
@@ -213,7 +214,7 @@ func tryStart(t *testing.T, bin string, opts serverOptions) (*server, bool) {
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	s.http = &http.Client{Transport: tr}
+	s.http = &http.Client{Transport: client.OwnBody(tr)}
 	t.Cleanup(func() {
 		if !s.stopped {
 			s.kill(t)
