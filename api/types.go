@@ -174,6 +174,12 @@ type StreamDescriptionSummary struct {
 	ConsumerCount           int64              `json:"ConsumerCount"`
 	ChannelCount            int64              `json:"ChannelCount"`
 	MaxRecordSizeInKiB      int64              `json:"MaxRecordSizeInKiB,omitempty"`
+	// QueueCount is always 0: Rivulet has no queues.
+	QueueCount int64 `json:"QueueCount"`
+	// WarmThroughput and RecordDistributionStrategy are reported for
+	// ON_DEMAND streams only, as AWS does.
+	WarmThroughput             *WarmThroughputObject `json:"WarmThroughput,omitempty"`
+	RecordDistributionStrategy string                `json:"RecordDistributionStrategy,omitempty"`
 }
 
 type DescribeStreamSummaryOutput struct {
@@ -434,6 +440,70 @@ type UpdateStreamModeInput struct {
 	StreamModeDetails *StreamModeDetails `json:"StreamModeDetails,omitempty"`
 }
 type UpdateStreamModeOutput struct{}
+
+// Record distribution strategies (UpdateStreamRecordDistributionStrategy).
+const (
+	DistributionAuto             = "AUTO"
+	DistributionUserPartitionKey = "USER_PARTITION_KEY"
+)
+
+type UpdateStreamRecordDistributionStrategyInput struct {
+	StreamARN                  *string `json:"StreamARN,omitempty"`
+	StreamId                   *string `json:"StreamId,omitempty"`
+	RecordDistributionStrategy *string `json:"RecordDistributionStrategy,omitempty"`
+}
+type UpdateStreamRecordDistributionStrategyOutput struct{}
+
+// Warm throughput (UpdateStreamWarmThroughput)
+
+type WarmThroughputObject struct {
+	TargetMiBps  *int64 `json:"TargetMiBps,omitempty"`
+	CurrentMiBps *int64 `json:"CurrentMiBps,omitempty"`
+}
+
+type UpdateStreamWarmThroughputInput struct {
+	StreamName          *string `json:"StreamName,omitempty"`
+	StreamARN           *string `json:"StreamARN,omitempty"`
+	StreamId            *string `json:"StreamId,omitempty"`
+	WarmThroughputMiBps *int64  `json:"WarmThroughputMiBps,omitempty"`
+}
+type UpdateStreamWarmThroughputOutput struct {
+	StreamName     string                `json:"StreamName"`
+	StreamARN      string                `json:"StreamARN"`
+	WarmThroughput *WarmThroughputObject `json:"WarmThroughput,omitempty"`
+}
+
+// Account settings (DescribeAccountSettings, UpdateAccountSettings)
+
+// MinimumThroughputBillingCommitment statuses.
+const (
+	CommitmentEnabled                        = "ENABLED"
+	CommitmentDisabled                       = "DISABLED"
+	CommitmentEnabledUntilEarliestAllowedEnd = "ENABLED_UNTIL_EARLIEST_ALLOWED_END"
+)
+
+type MinimumThroughputBillingCommitmentInput struct {
+	Status *string `json:"Status,omitempty"`
+}
+
+type MinimumThroughputBillingCommitmentOutput struct {
+	Status               string `json:"Status"`
+	StartedAt            *Time  `json:"StartedAt,omitempty"`
+	EndedAt              *Time  `json:"EndedAt,omitempty"`
+	EarliestAllowedEndAt *Time  `json:"EarliestAllowedEndAt,omitempty"`
+}
+
+type DescribeAccountSettingsInput struct{}
+type DescribeAccountSettingsOutput struct {
+	MinimumThroughputBillingCommitment *MinimumThroughputBillingCommitmentOutput `json:"MinimumThroughputBillingCommitment,omitempty"`
+}
+
+type UpdateAccountSettingsInput struct {
+	MinimumThroughputBillingCommitment *MinimumThroughputBillingCommitmentInput `json:"MinimumThroughputBillingCommitment,omitempty"`
+}
+type UpdateAccountSettingsOutput struct {
+	MinimumThroughputBillingCommitment *MinimumThroughputBillingCommitmentOutput `json:"MinimumThroughputBillingCommitment,omitempty"`
+}
 
 // Server-side encryption
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/domain/seqnum"
 )
 
 // Checkpoint sentinels, as the Java KCL writes them in the lease table.
@@ -92,11 +94,51 @@ func cmpInt(a, b int) int {
 
 // compareSeq compares decimal sequence numbers without big-integer parsing.
 func compareSeq(a, b string) int {
+	if c, ok := compareAcrossLayouts(a, b); ok {
+		return c
+	}
 	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
 	if len(a) != len(b) {
 		return cmpInt(len(a), len(b))
 	}
 	return strings.Compare(a, b)
+}
+
+// compareAcrossLayouts orders a checkpoint written by a Rivulet from
+// before AWS's sequence-number layout against a number in that layout, by
+// their position in the shard: as integers every new number is above
+// every old one, which would hand the checkpointed record out again.
+// AWS's own numbers are never in the old layout.
+func compareAcrossLayouts(a, b string) (int, bool) {
+	if oldLayout(a) == oldLayout(b) {
+		return 0, false
+	}
+	pa, err := seqnum.Parse(a)
+	if err != nil {
+		return 0, false
+	}
+	pb, err := seqnum.Parse(b)
+	if err != nil || pa.Shard != pb.Shard {
+		return 0, false
+	}
+	if pa.Seq != pb.Seq {
+		return cmpUint(pa.Seq, pb.Seq), true
+	}
+	return cmpInt(pa.Sub, pb.Sub), true
+}
+
+// oldLayout is a cheap test for Rivulet's earlier layout: "49" and a
+// zero-padded shard index; AWS-layout numbers start 4903 or higher.
+func oldLayout(s string) bool { return len(s) == seqnum.Len && strings.HasPrefix(s, "4900") }
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func validSeq(s string) bool {

@@ -102,6 +102,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := &exchange{w: w, r: r, id: requestID()}
 	w.Header().Set("x-amzn-RequestId", x.id)
+	wire.SetAmzID2(w.Header())
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -144,6 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := &exchange{w: w, r: r, id: requestID(), ctype: ContentType}
 	w.Header()[headerRequestID] = []string{x.id}
+	wire.SetAmzID2(w.Header())
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

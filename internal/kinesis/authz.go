@@ -25,6 +25,7 @@ type Resource struct {
 var anyResource = map[string]bool{
 	"ListStreams": true, "DescribeLimits": true, "ListChannels": true,
 	"EnableEnhancedMonitoring": true, "DisableEnhancedMonitoring": true,
+	"DescribeAccountSettings": true, "UpdateAccountSettings": true,
 }
 
 // authorizing puts the Authorizer in front of an operation. GetRecords

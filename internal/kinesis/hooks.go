@@ -18,6 +18,12 @@ type Limiter interface {
 	Read(k store.StreamKey, shard int) bool
 	// ReadDone charges the bytes a GetRecords call returned.
 	ReadDone(k store.StreamKey, shard int, bytes int)
+	// ShardIterator reports false when a GetShardIterator call on the
+	// shard is over its call rate.
+	ShardIterator(k store.StreamKey, shard int) bool
+	// Subscribe reports false when a SubscribeToShard call is over the
+	// rate for its consumer and shard.
+	Subscribe(consumerARN string, shard int) bool
 	// Control reports false when a control-plane operation is over its
 	// rate for the caller's account (and stream, where AWS counts per
 	// stream).

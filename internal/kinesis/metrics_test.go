@@ -84,8 +84,10 @@ func (l *scriptLimiter) Read(store.StreamKey, int) bool {
 	return !l.refuseRead[l.reads]
 }
 
-func (l *scriptLimiter) ReadDone(store.StreamKey, int, int)  {}
-func (l *scriptLimiter) Control(Caller, string, string) bool { return true }
+func (l *scriptLimiter) ReadDone(store.StreamKey, int, int)      {}
+func (l *scriptLimiter) Control(Caller, string, string) bool     { return true }
+func (l *scriptLimiter) ShardIterator(store.StreamKey, int) bool { return true }
+func (l *scriptLimiter) Subscribe(string, int) bool              { return true }
 
 // script refuses the listed write checks, counted from the next one.
 func (l *scriptLimiter) script(writes ...int) { l.set(writes, nil) }

@@ -88,8 +88,33 @@ func (s *Service) checkRecordSize(st *store.Stream, path string, data []byte, pk
 		blobText(len(data)), path, limit-len(pk))
 }
 
-func (s *Service) seqFor(st *store.Stream, shard int, p store.Position) string {
-	return seqnum.Format(seqnum.Parts{Shard: shard, Seq: p.Seq, Sub: p.Sub, Epoch: seqnum.EpochOf(st.Created.UnixMilli())})
+// seqFor is the sequence number of position p in a shard: a record's,
+// carrying its arrival, or (zero arrival) one that names no record, dated
+// at the shard's creation.
+func (s *Service) seqFor(st *store.Stream, shard int, p store.Position, arrival time.Time) string {
+	created := shardCreated(st, shard)
+	at := created
+	if !arrival.IsZero() {
+		at = seqnum.Secs(arrival.Unix())
+	}
+	return seqnum.Format(seqnum.Parts{Shard: shard, Seq: p.Seq, Sub: p.Sub, ShardCreated: created, Arrival: at})
+}
+
+// shardCreated is the creation second a shard's sequence numbers carry.
+// Metadata written before shards kept their own creation time falls back
+// to the stream's.
+func shardCreated(st *store.Stream, idx int) int64 {
+	var sh *store.Shard
+	if idx >= 0 && idx < len(st.Shards) && st.Shards[idx].Index == idx {
+		sh = &st.Shards[idx] // the usual layout; spares a search per record
+	} else {
+		sh = findShard(st, idx)
+	}
+	t := st.Created
+	if sh != nil && !sh.Created.IsZero() {
+		t = sh.Created
+	}
+	return seqnum.Secs(t.Unix())
 }
 
 // PutRecord stores one record.
@@ -130,7 +155,7 @@ func (s *Service) putRecord(ctx context.Context, k store.StreamKey, st *store.St
 	}
 	size := len(in.Data) + len(*in.PartitionKey)
 	for attempt := 0; ; attempt++ {
-		sh := newRouter(st).route(h)
+		sh := place(st, newRouter(st), h)
 		if sh == nil {
 			return nil, -1, false, Errorf(ErrInternal, "no open shard covers hash key %s", h)
 		}
@@ -161,7 +186,7 @@ func (s *Service) putRecord(ctx context.Context, k store.StreamKey, st *store.St
 		if st.Mode == api.ModeOnDemand {
 			s.scaler.record(k, sh.Index, 1, size)
 		}
-		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0]), EncryptionType: encryptionOf(st)}, sh.Index, false, nil
+		return &api.PutRecordOutput{ShardId: ShardID(sh.Index), SequenceNumber: s.seqFor(st, sh.Index, pos[0], pos[0].Time), EncryptionType: encryptionOf(st)}, sh.Index, false, nil
 	}
 }
 
@@ -182,6 +207,12 @@ func (s *Service) rerouteWait(ctx context.Context, k store.StreamKey, attempt in
 
 func throttled(k store.StreamKey, shard int) error {
 	return Errorf(ErrProvisionedThroughputExceeded, "%s", throttleMessage(k, shard))
+}
+
+// readThrottled is GetRecords' throttle. Today's AWS words it unlike the
+// write throttle (risingwave#7453 in 2023, amazon-kinesis-client#1521).
+func readThrottled(k store.StreamKey, shard int) error {
+	return Errorf(ErrProvisionedThroughputExceeded, "Rate exceeded for Shard - %s/%s/%s", k.Account, k.Name, ShardID(shard))
 }
 
 func throttleMessage(k store.StreamKey, shard int) string {
@@ -296,7 +327,7 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 	rt := newRouter(st)
 	for _, i := range todo {
 		r := recs[i]
-		sh := rt.route(hashes[i])
+		sh := place(st, rt, hashes[i])
 		if sh == nil {
 			res.fail(i, "InternalFailure", "Internal Service Failure")
 			continue
@@ -367,7 +398,7 @@ func (s *Service) putGroups(ctx context.Context, st *store.Stream, k store.Strea
 			// One shard ID for every entry of the shard.
 			id := ShardID(g.shard)
 			for j, i := range g.idx {
-				out.Records[i].ShardId, out.Records[i].SequenceNumber = &id, ptr(s.seqFor(st, g.shard, pos[j]))
+				out.Records[i].ShardId, out.Records[i].SequenceNumber = &id, ptr(s.seqFor(st, g.shard, pos[j], pos[j].Time))
 			}
 			g.stored, g.bytes = len(g.idx), bytes
 			res.stored += g.stored
@@ -391,6 +422,13 @@ func shardMissing(k store.StreamKey, shardID string) error {
 
 // GetShardIterator returns a signed read position in one shard.
 func (s *Service) GetShardIterator(ctx context.Context, in *api.GetShardIteratorInput) (*api.GetShardIteratorOutput, error) {
+	return s.shardIterator(ctx, in, true)
+}
+
+// shardIterator is GetShardIterator. limited says whether the call counts
+// against the shard's GetShardIterator rate: SubscribeToShard's starting
+// position is resolved here too, and has its own rate.
+func (s *Service) shardIterator(ctx context.Context, in *api.GetShardIteratorInput, limited bool) (*api.GetShardIteratorOutput, error) {
 	if err := validateGetShardIterator(in); err != nil {
 		return nil, err
 	}
@@ -417,6 +455,9 @@ func (s *Service) GetShardIterator(ctx context.Context, in *api.GetShardIterator
 	if sh == nil {
 		return nil, shardMissing(k, shardID)
 	}
+	if limited && s.cfg.Limits != nil && !s.cfg.Limits.ShardIterator(k, idx) {
+		return nil, throttled(k, idx)
+	}
 	ref := store.ShardRef{StreamID: st.ID, Shard: idx}
 	typ := *in.ShardIteratorType
 	it := iterator.Iterator{Issued: s.now(), StreamID: st.ID, Account: k.Account, Region: k.Region, Stream: k.Name, Shard: idx}
@@ -437,7 +478,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *api.GetShardIterator
 		if p.Shard != idx {
 			return nil, Errorf(ErrInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", ShardID(p.Shard), shardID)
 		}
-		if p.Epoch != seqnum.EpochOf(st.Created.UnixMilli()) {
+		if p.Legacy && p.Epoch != st.Created.UnixMilli()%1e16 || !p.Legacy && p.ShardCreated != shardCreated(st, idx) {
 			return nil, Errorf(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", seq, shardID, k.Name, k.Account)
 		}
 		it.Seq, it.Sub = p.Seq, p.Sub
@@ -535,7 +576,7 @@ func (s *Service) GetRecords(ctx context.Context, in *api.GetRecordsInput) (*api
 	m := s.recorderFor(k, st)
 	if s.cfg.Limits != nil && !s.cfg.Limits.Read(k, it.Shard) {
 		m.getRecords(start, shardID, true, nil, 0)
-		return nil, throttled(k, it.Shard)
+		return nil, readThrottled(k, it.Shard)
 	}
 	out, res, atTip, err := s.getRecords(ctx, in, key, it, now, k, st, shard)
 	if err != nil {

@@ -163,6 +163,7 @@ func (s *Service) Operations() map[string]Operation {
 		Op("CreateChannel", s.CreateChannel),
 		Op("CreateStream", s.CreateStream),
 		Op("DecreaseStreamRetentionPeriod", s.DecreaseStreamRetentionPeriod),
+		Op("DescribeAccountSettings", s.DescribeAccountSettings),
 		Op("DeleteChannel", s.DeleteChannel),
 		Op("DeleteResourcePolicy", s.DeleteResourcePolicy),
 		Op("DeleteStream", s.DeleteStream),
@@ -196,10 +197,13 @@ func (s *Service) Operations() map[string]Operation {
 		streaming(Op("SubscribeToShard", s.SubscribeToShard)),
 		Op("TagResource", s.TagResource),
 		Op("UntagResource", s.UntagResource),
+		Op("UpdateAccountSettings", s.UpdateAccountSettings),
 		Op("UpdateChannel", s.UpdateChannel),
 		Op("UpdateMaxRecordSize", s.UpdateMaxRecordSize),
 		Op("UpdateShardCount", s.UpdateShardCount),
 		Op("UpdateStreamMode", s.UpdateStreamMode),
+		Op("UpdateStreamRecordDistributionStrategy", s.UpdateStreamRecordDistributionStrategy),
+		Op("UpdateStreamWarmThroughput", s.UpdateStreamWarmThroughput),
 	}
 	m := make(map[string]Operation, len(ops))
 	for _, o := range ops {

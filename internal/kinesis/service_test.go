@@ -298,7 +298,7 @@ func TestIteratorTypes(t *testing.T) {
 		t.Fatalf("AT_TIMESTAMP got %q", data(got))
 	}
 	// A record's sequence number used on another shard, and a made-up one.
-	wrong := seqnum.Format(seqnum.Parts{Shard: 1, Seq: 1, Epoch: 1})
+	wrong := seqnum.Format(seqnum.Parts{Shard: 1, Seq: 1, ShardCreated: 1})
 	_, err := s.GetShardIterator(ctx, &api.GetShardIteratorInput{StreamName: ptr("its"), ShardId: ptr("shardId-000000000000"),
 		ShardIteratorType: ptr(api.AtSequenceNumber), StartingSequenceNumber: &wrong})
 	wantErr(t, err, ErrInvalidArgument, "Invalid StartingSequenceNumber. It encodes shardId-000000000001, while it was used in a call to a shard with shardId-000000000000")
@@ -401,6 +401,10 @@ func TestListStreamsAndShardsPaging(t *testing.T) {
 	}
 	_, err = s.ListShards(ctx, &api.ListShardsInput{StreamName: ptr("s1"), NextToken: ls.NextToken})
 	wantErr(t, err, ErrInvalidArgument, "NextToken and StreamName cannot be provided together.")
+	_, err = s.ListShards(ctx, &api.ListShardsInput{StreamARN: ptr("arn:aws:kinesis:us-east-1:000000000000:stream/s1"), NextToken: ls.NextToken})
+	wantErr(t, err, ErrInvalidArgument, "NextToken and StreamARN cannot be provided together.")
+	_, err = s.ListShards(ctx, &api.ListShardsInput{NextToken: ls.NextToken, ShardFilter: &api.ShardFilter{Type: ptr("AT_LATEST")}})
+	wantErr(t, err, ErrInvalidArgument, "NextToken and ShardFilter cannot be provided together.")
 	_, err = s.ListShards(ctx, &api.ListShardsInput{})
 	wantErr(t, err, ErrInvalidArgument, "Either NextToken or StreamName should be provided.")
 	ls2, err := s.ListShards(ctx, &api.ListShardsInput{NextToken: ls.NextToken})

@@ -20,11 +20,17 @@ func (s *Service) ListShards(ctx context.Context, in *api.ListShardsInput) (*api
 		f     shardFilter
 	)
 	if in.NextToken != nil {
-		if in.StreamName != nil || in.StreamARN != nil {
+		if in.StreamName != nil {
 			return nil, Errorf(ErrInvalidArgument, "NextToken and StreamName cannot be provided together.")
+		}
+		if in.StreamARN != nil { // AWS names the ARN (aws-cli#9635, 2025)
+			return nil, Errorf(ErrInvalidArgument, "NextToken and StreamARN cannot be provided together.")
 		}
 		if in.ExclusiveStartShardId != nil {
 			return nil, Errorf(ErrInvalidArgument, "NextToken and ExclusiveStartShardId cannot be provided together.")
+		}
+		if in.ShardFilter != nil { // apache/beam#33478, a real AWS answer
+			return nil, Errorf(ErrInvalidArgument, "NextToken and ShardFilter cannot be provided together.")
 		}
 		t, err := s.decodeToken(ctx, "shards", *in.NextToken)
 		if err != nil {

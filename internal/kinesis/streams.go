@@ -254,12 +254,12 @@ func (s *Service) ListStreams(ctx context.Context, in *api.ListStreamsInput) (*a
 // apiShard renders a shard. Its starting sequence number sits below every
 // record's; a closed shard's ending one sits at or above its last record's.
 func apiShard(st *store.Stream, sh *store.Shard) api.Shard {
-	epoch := seqnum.EpochOf(st.Created.UnixMilli())
+	created := shardCreated(st, sh.Index)
 	out := api.Shard{
 		ShardId:      ShardID(sh.Index),
 		HashKeyRange: api.HashKeyRange{StartingHashKey: sh.StartHash, EndingHashKey: sh.EndHash},
 		SequenceNumberRange: api.SequenceNumberRange{
-			StartingSequenceNumber: seqnum.Format(seqnum.Parts{Shard: sh.Index, Epoch: epoch}),
+			StartingSequenceNumber: seqnum.Format(seqnum.Parts{Shard: sh.Index, ShardCreated: created, Arrival: created}),
 		},
 	}
 	if sh.Parent >= 0 {
@@ -269,7 +269,7 @@ func apiShard(st *store.Stream, sh *store.Shard) api.Shard {
 		out.AdjacentParentShardId = ptr(ShardID(sh.AdjacentParent))
 	}
 	if sh.Closed != nil {
-		end := seqnum.Format(seqnum.Parts{Shard: sh.Index, Seq: sh.EndSeq, Sub: seqnum.MaxSub, Epoch: epoch})
+		end := seqnum.Format(seqnum.Parts{Shard: sh.Index, Seq: sh.EndSeq, Sub: seqnum.MaxSub, ShardCreated: created, Arrival: seqnum.Secs(sh.Closed.Unix())})
 		out.SequenceNumberRange.EndingSequenceNumber = &end
 	}
 	return out
@@ -344,6 +344,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *api.DescribeStr
 		RetentionPeriodHours: int64(st.RetentionHours), StreamCreationTimestamp: *api.NewTime(st.Created),
 		EnhancedMonitoring: enhancedMonitoring(st), EncryptionType: st.EncryptionType,
 		OpenShardCount: int64(openShards(st)), MaxRecordSizeInKiB: int64(st.MaxRecordSizeKiB),
+		WarmThroughput: s.warmNow(st), RecordDistributionStrategy: distributionOf(st),
 		ConsumerCount: int64(s.liveConsumerCount(st)), // enhanced fan-out
 		ChannelCount:  int64(channels),
 	}

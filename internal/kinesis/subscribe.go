@@ -115,6 +115,15 @@ func anotherSubscription(r consumerRef, shard int) error {
 		r.Stream.Account, r.Stream.Name, ShardID(shard), r.Name)
 }
 
+// subscribeThrottled answers a SubscribeToShard call over the rate of one
+// per second per consumer and shard. It is an ordinary HTTP error: the
+// event stream has no LimitExceededException event. No public record
+// shows AWS's message; this one follows AWS's "Rate exceeded for ..."
+// messages.
+func subscribeThrottled(r consumerRef, shard int) error {
+	return Errorf(ErrLimitExceeded, "Rate exceeded for consumer %s and shard %s.", r.arn(), ShardID(shard))
+}
+
 // acquire takes the lease for a new subscription: free, or held since
 // takeoverAfter or longer.
 func (s *Service) acquire(ctx context.Context, key, owner string, r consumerRef, shard int) (store.Revision, error) {
@@ -216,10 +225,10 @@ func (s *Service) subscribe(ctx context.Context, in *api.SubscribeToShardInput, 
 	// The starting position means what a shard iterator of that type
 	// means, with the same checks and messages.
 	sp := in.StartingPosition
-	gsi, err := s.GetShardIterator(ctx, &api.GetShardIteratorInput{
+	gsi, err := s.shardIterator(ctx, &api.GetShardIteratorInput{
 		StreamARN: ptr(StreamARN(k)), ShardId: in.ShardId, ShardIteratorType: sp.Type,
 		StartingSequenceNumber: sp.SequenceNumber, Timestamp: sp.Timestamp,
-	})
+	}, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -234,6 +243,11 @@ func (s *Service) subscribe(ctx context.Context, in *api.SubscribeToShardInput, 
 	if it.StreamID != st.ID {
 		// Re-created between the two reads.
 		return nil, false, notFound(k)
+	}
+	// Before the lease: a second call within the second is throttled
+	// rather than told another subscription holds the shard.
+	if s.cfg.Limits != nil && !s.cfg.Limits.Subscribe(r.arn(), it.Shard) {
+		return nil, false, subscribeThrottled(r, it.Shard)
 	}
 	sub := &Subscription{
 		s: s, consumer: r, st: st, shard: it.Shard,
@@ -485,7 +499,7 @@ func (sub *Subscription) seqBefore(p store.Position) string {
 	default:
 		p = store.Position{Seq: p.Seq - 1, Sub: seqnum.MaxSub}
 	}
-	return sub.s.seqFor(sub.st, sub.shard, p)
+	return sub.s.seqFor(sub.st, sub.shard, p, time.Time{})
 }
 
 // checkLease ends the subscription if another one took its lease.
@@ -633,7 +647,7 @@ read:
 					break read
 				}
 				res.Records = append(res.Records, api.Record{
-					SequenceNumber:              s.seqFor(st, shard, store.Position{Seq: m.Seq, Sub: i}),
+					SequenceNumber:              s.seqFor(st, shard, store.Position{Seq: m.Seq, Sub: i}, m.Time),
 					ApproximateArrivalTimestamp: api.Time{Time: m.Time.Truncate(time.Millisecond)},
 					Data:                        e.Data,
 					PartitionKey:                e.PartitionKey,

@@ -522,6 +522,8 @@ func (fakeLimits) Write(store.StreamKey, int, int, int) bool { return true }
 func (fakeLimits) Read(store.StreamKey, int) bool            { return true }
 func (fakeLimits) ReadDone(store.StreamKey, int, int)        {}
 func (fakeLimits) Control(Caller, string, string) bool       { return true }
+func (fakeLimits) ShardIterator(store.StreamKey, int) bool   { return true }
+func (fakeLimits) Subscribe(string, int) bool                { return true }
 
 // TestSubscribeRate: with limits on, each subscription is paced (2 MiB/s
 // per consumer and shard on AWS): what goes beyond the burst is held until

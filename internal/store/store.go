@@ -85,6 +85,20 @@ type Stream struct {
 	// Policy is the stream's resource policy (PutResourcePolicy), "" for
 	// none.
 	Policy string `json:",omitempty"`
+	// Warm is the warm throughput UpdateStreamWarmThroughput last asked
+	// for; nil if never.
+	Warm *WarmThroughput `json:",omitempty"`
+	// Distribution is the record distribution strategy; "" is the
+	// default, USER_PARTITION_KEY.
+	Distribution string `json:",omitempty"`
+}
+
+// WarmThroughput is a stream's warm throughput in MiB/s: From until
+// Until, then Target (readers derive which from the clock).
+type WarmThroughput struct {
+	Target int
+	From   int
+	Until  time.Time `json:",omitzero"`
 }
 
 // Clone returns a deep copy of s.
@@ -116,6 +130,10 @@ func (s *Stream) Clone() *Stream {
 	if s.NextWriteKey != nil {
 		k := *s.NextWriteKey
 		c.NextWriteKey = &k
+	}
+	if s.Warm != nil {
+		w := *s.Warm
+		c.Warm = &w
 	}
 	c.KeyChanges = slices.Clone(s.KeyChanges)
 	c.EncryptionStops = slices.Clone(s.EncryptionStops)
@@ -257,6 +275,11 @@ type Entry struct {
 type Position struct {
 	Seq uint64
 	Sub int
+	// Time is when the message was stored, exactly as Read reports it
+	// (Message.Time): sequence numbers carry its second, so a write's
+	// answer and a later read must agree. Zero on positions built by
+	// readers.
+	Time time.Time
 }
 
 // Message is one stored message, decoded.
@@ -267,6 +290,8 @@ type Message struct {
 }
 
 // Tip describes a shard log's extent. An empty log has LastSeq = FirstSeq-1.
+// LastTime is when storage took the last message: at or a moment after
+// that message's Time.
 type Tip struct {
 	FirstSeq uint64
 	LastSeq  uint64
@@ -331,4 +356,33 @@ type Backend interface {
 	Meta
 	Log
 	Close() error
+}
+
+// AccountSettings are one account's Kinesis settings in one region
+// (DescribeAccountSettings, UpdateAccountSettings).
+type AccountSettings struct {
+	// Commitment is the MinimumThroughputBillingCommitment as last
+	// changed. A scheduled end (ENABLED_UNTIL_EARLIEST_ALLOWED_END) is
+	// settled by readers from the clock, so no process has to be awake
+	// when it falls due.
+	Commitment Commitment `json:",omitzero"`
+}
+
+// Commitment is a MinimumThroughputBillingCommitment's state.
+type Commitment struct {
+	Status               string    `json:",omitempty"`
+	StartedAt            time.Time `json:",omitzero"`
+	EndedAt              time.Time `json:",omitzero"`
+	EarliestAllowedEndAt time.Time `json:",omitzero"`
+}
+
+// Accounts stores AccountSettings per (account, region), changed only by
+// compare-and-swap so that every process on one NATS sees the same ones.
+type Accounts interface {
+	// GetAccountSettings reads an account's settings; ErrNotFound if
+	// they were never written.
+	GetAccountSettings(ctx context.Context, account, region string) (*AccountSettings, Revision, error)
+	// PutAccountSettings creates (rev 0; ErrExists if present) or
+	// replaces (rev = the revision read; ErrConflict if stale) them.
+	PutAccountSettings(ctx context.Context, account, region string, a *AccountSettings, rev Revision) (Revision, error)
 }

@@ -25,6 +25,8 @@ func fullStream() *Stream {
 		NextWriteKey:    new(uint32),
 		KeyChanges:      []time.Time{now},
 		EncryptionStops: []time.Time{now},
+		Warm:            &WarmThroughput{Target: 10, From: 5, Until: now},
+		Distribution:    "AUTO",
 	}
 }
 
@@ -32,7 +34,7 @@ func fullStream() *Stream {
 func TestCloneIsDeep(t *testing.T) {
 	orig := fullStream()
 	// A new field in Stream must be looked at in Clone (and here).
-	if n := reflect.TypeFor[Stream]().NumField(); n != 24 {
+	if n := reflect.TypeFor[Stream]().NumField(); n != 26 {
 		t.Fatalf("Stream has %d fields; check Clone copies the new ones deeply, then update this test", n)
 	}
 	c := orig.Clone()
@@ -53,6 +55,7 @@ func TestCloneIsDeep(t *testing.T) {
 	*c.NextWriteKey = 5
 	c.KeyChanges[0] = time.Time{}
 	c.EncryptionStops[0] = time.Time{}
+	c.Warm.Target = 99
 	if !reflect.DeepEqual(orig, fullStream()) {
 		t.Fatalf("changing the clone changed the original: %+v", orig)
 	}

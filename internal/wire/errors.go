@@ -61,6 +61,12 @@ func messageError(typ, msg string) *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: typ, msg: msg, msgKey: "message"}
 }
 
+// unknownOperation is AWS's answer to a target it does not serve: 400 with
+// the type and no message, in the request's protocol. Every public capture
+// of a real response agrees, for Kinesis (aws/aws-sdk-ruby#633, 2014;
+// mhart/kinesalite#95, 2019: the Java SDK shows a null message), Firehose
+// (sharethrough/flume-kinesis#11, 2017: Content-Length 38, exactly this
+// body) and CloudWatch Logs (aws/aws-sdk-net#1536, 2020).
 func unknownOperation() *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: "UnknownOperationException"}
 }

@@ -124,8 +124,8 @@ const (
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	x := &exchange{w: w, r: r, id: uuid.NewString()}
-	w.Header()[headerRequestID] = []string{x.id}
+	// Every answer, errors and event streams included, carries both ids.
+	x := &exchange{w: w, r: r, id: StampResponse(w.Header())}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

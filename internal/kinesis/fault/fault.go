@@ -63,7 +63,7 @@ var Ops = []string{
 	"MergeShards", "PutRecord", "PutRecords", "PutResourcePolicy", "RegisterStreamConsumer", "RemoveTagsFromStream",
 	"SplitShard", "StartStreamEncryption", "StopStreamEncryption", "SubscribeToShard", "TagResource", "UntagResource",
 	"UpdateAccountSettings", "UpdateChannel", "UpdateMaxRecordSize", "UpdateShardCount", "UpdateStreamMode",
-	"UpdateStreamWarmThroughput",
+	"UpdateStreamRecordDistributionStrategy", "UpdateStreamWarmThroughput",
 }
 
 // Errors maps the error names rules may use to the service's kinds.

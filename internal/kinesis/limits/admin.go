@@ -26,6 +26,10 @@ type ShardLimits struct {
 	ReadBytesPerSec    float64 `json:"readBytesPerSecond"`
 	PenaltyAfterBytes  int     `json:"penaltyAfterBytes"`
 	PenaltySeconds     float64 `json:"penaltySeconds"`
+	// IteratorCallsPerSec is GetShardIterator's; SubscribeCallsPerSec is
+	// SubscribeToShard's, per consumer.
+	IteratorCallsPerSec  float64 `json:"getShardIteratorCallsPerSecond"`
+	SubscribeCallsPerSec float64 `json:"subscribeToShardCallsPerSecond"`
 }
 
 // Status reports the mode and this process's share of the limits. A nil
@@ -44,12 +48,14 @@ func (l *Limiter) Status() Status {
 		Mode:  "aws",
 		Peers: n,
 		PerShard: &ShardLimits{
-			WriteRecordsPerSec: WriteRecordsPerSec / div,
-			WriteBytesPerSec:   WriteBytesPerSec / div,
-			ReadCallsPerSec:    ReadCallsPerSec / div,
-			ReadBytesPerSec:    ReadBytesPerSec / div,
-			PenaltyAfterBytes:  BigRead,
-			PenaltySeconds:     Penalty.Seconds(),
+			WriteRecordsPerSec:   WriteRecordsPerSec / div,
+			WriteBytesPerSec:     WriteBytesPerSec / div,
+			ReadCallsPerSec:      ReadCallsPerSec / div,
+			ReadBytesPerSec:      ReadBytesPerSec / div,
+			PenaltyAfterBytes:    BigRead,
+			PenaltySeconds:       Penalty.Seconds(),
+			IteratorCallsPerSec:  IteratorCallsPerSec / div,
+			SubscribeCallsPerSec: SubscribeCallsPerSec / div,
 		},
 		Control: ctl,
 		Buckets: l.Size(),

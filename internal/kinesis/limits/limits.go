@@ -1,6 +1,7 @@
 // Package limits enforces AWS's Kinesis throughput limits (--limits=aws):
 // per-shard write and read rates, the penalty after a 10 MiB GetRecords
-// response, and the control-plane call rates. Every limit is a token
+// response, the GetShardIterator and SubscribeToShard call rates, and the
+// control-plane call rates. Every limit is a token
 // bucket that holds at most one second of its rate.
 //
 // Several processes on one storage each enforce 1/peers of every limit,
@@ -27,6 +28,11 @@ const (
 	// Penalty.
 	BigRead = 10 << 20
 	Penalty = 5 * time.Second
+	// IteratorCallsPerSec is GetShardIterator's rate per shard.
+	IteratorCallsPerSec = 5
+	// SubscribeCallsPerSec is SubscribeToShard's rate per consumer and
+	// shard.
+	SubscribeCallsPerSec = 1
 )
 
 // Scope says what a control-plane rate is counted per.
@@ -66,6 +72,10 @@ var ControlRates = map[string]ControlRate{
 	"ListChannels":           {5, PerAccount},
 	"UpdateChannel":          {5, PerAccount},
 	"DeleteChannel":          {5, PerAccount},
+
+	"DescribeAccountSettings":    {5, PerAccount},
+	"UpdateAccountSettings":      {5, PerAccount},
+	"UpdateStreamWarmThroughput": {5, PerAccount},
 }
 
 // Config tunes a Limiter.
@@ -95,6 +105,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	shards    map[shardKey]*shardState
 	control   map[controlKey]*bucket
+	subs      map[subKey]*bucket
 	nextSweep time.Time
 }
 
@@ -105,6 +116,11 @@ type shardKey struct {
 	shard  int
 }
 
+type subKey struct {
+	consumerARN string
+	shard       int
+}
+
 type controlKey struct {
 	op                    string
 	account, region, name string
@@ -113,6 +129,7 @@ type controlKey struct {
 type shardState struct {
 	records, bytes bucket // writes
 	calls, read    bucket // reads
+	iterators      bucket // GetShardIterator calls
 	penaltyUntil   time.Time
 }
 
@@ -123,6 +140,7 @@ func New(cfg Config) *Limiter {
 		peersFn: cfg.Peers,
 		shards:  make(map[shardKey]*shardState),
 		control: make(map[controlKey]*bucket),
+		subs:    make(map[subKey]*bucket),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -253,6 +271,33 @@ func (l *Limiter) Control(c kinesis.Caller, op string, stream string) bool {
 	return true
 }
 
+// ShardIterator admits a GetShardIterator call unless the shard is over
+// its call rate.
+func (l *Limiter) ShardIterator(k store.StreamKey, shard int) bool {
+	now, r := l.begin()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now, r)
+	return l.shard(k, shard).iterators.take(now, r.rate(IteratorCallsPerSec), r.calls(IteratorCallsPerSec))
+}
+
+// Subscribe admits a SubscribeToShard call unless the consumer is over its
+// call rate on the shard. Consumer ARNs name the account, region and
+// stream, so the ARN and shard are the whole key.
+func (l *Limiter) Subscribe(consumerARN string, shard int) bool {
+	now, r := l.begin()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now, r)
+	k := subKey{consumerARN, shard}
+	b := l.subs[k]
+	if b == nil {
+		b = &bucket{}
+		l.subs[k] = b
+	}
+	return b.take(now, r.rate(SubscribeCallsPerSec), r.calls(SubscribeCallsPerSec))
+}
+
 func (l *Limiter) shard(k store.StreamKey, shard int) *shardState {
 	key := shardKey{k, shard}
 	s := l.shards[key]
@@ -278,8 +323,14 @@ func (l *Limiter) sweep(now time.Time, r rates) {
 		if s.records.full(now, r.rate(WriteRecordsPerSec), r.calls(WriteRecordsPerSec)) &&
 			s.bytes.full(now, r.rate(WriteBytesPerSec), r.rate(WriteBytesPerSec)) &&
 			s.calls.full(now, r.rate(ReadCallsPerSec), r.calls(ReadCallsPerSec)) &&
-			s.read.full(now, r.rate(ReadBytesPerSec), r.rate(ReadBytesPerSec)) {
+			s.read.full(now, r.rate(ReadBytesPerSec), r.rate(ReadBytesPerSec)) &&
+			s.iterators.full(now, r.rate(IteratorCallsPerSec), r.calls(IteratorCallsPerSec)) {
 			delete(l.shards, k)
+		}
+	}
+	for k, b := range l.subs {
+		if b.full(now, r.rate(SubscribeCallsPerSec), r.calls(SubscribeCallsPerSec)) {
+			delete(l.subs, k)
 		}
 	}
 	for k, b := range l.control {
@@ -294,7 +345,7 @@ func (l *Limiter) sweep(now time.Time, r rates) {
 func (l *Limiter) Size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.shards) + len(l.control)
+	return len(l.shards) + len(l.control) + len(l.subs)
 }
 
 // bucket is a token bucket; a zero bucket is full on first use.
@@ -322,6 +373,16 @@ func (b *bucket) refill(now time.Time, rate, capacity float64) {
 // impossible.
 func (b *bucket) has(n, capacity float64) bool {
 	return b.tokens >= min(n, capacity)
+}
+
+// take takes one call's token if there is one.
+func (b *bucket) take(now time.Time, rate, capacity float64) bool {
+	b.refill(now, rate, capacity)
+	if !b.has(1, capacity) {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func (b *bucket) full(now time.Time, rate, capacity float64) bool {

@@ -212,6 +212,82 @@ func TestBigReadPenalty(t *testing.T) {
 	}
 }
 
+// GetShardIterator: 5 calls per second per shard, apart from GetRecords'
+// calls.
+func TestShardIteratorCalls(t *testing.T) {
+	c := newClock()
+	l := New(Config{Now: c.Now})
+	if n := count(100, func() bool { return l.ShardIterator(sk, 0) }); n != 5 {
+		t.Fatalf("burst = %d calls, want 5", n)
+	}
+	if !l.ShardIterator(sk, 1) {
+		t.Error("shard 1 throttled by shard 0's calls")
+	}
+	other := sk
+	other.Name = "other"
+	if !l.ShardIterator(other, 0) {
+		t.Error("another stream throttled by this one's calls")
+	}
+	if !l.Read(sk, 0) {
+		t.Error("GetRecords throttled by GetShardIterator calls")
+	}
+	c.Add(199 * time.Millisecond)
+	if l.ShardIterator(sk, 0) {
+		t.Error("admitted before a fifth of a second refilled a call")
+	}
+	c.Add(time.Millisecond)
+	if n := count(100, func() bool { return l.ShardIterator(sk, 0) }); n != 1 {
+		t.Errorf("after 200ms: %d calls, want 1", n)
+	}
+	c.Add(time.Hour)
+	if n := count(100, func() bool { return l.ShardIterator(sk, 0) }); n != 5 {
+		t.Errorf("after an idle hour: burst %d, want 5", n)
+	}
+}
+
+// SubscribeToShard: 1 call per second per consumer and shard.
+func TestSubscribeCalls(t *testing.T) {
+	c := newClock()
+	l := New(Config{Now: c.Now})
+	const arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1767225600"
+	if !l.Subscribe(arn, 0) {
+		t.Fatal("first call refused")
+	}
+	if l.Subscribe(arn, 0) {
+		t.Error("second call within the second admitted")
+	}
+	if !l.Subscribe(arn, 1) {
+		t.Error("another shard throttled")
+	}
+	if !l.Subscribe(arn+"0", 0) {
+		t.Error("another consumer throttled")
+	}
+	c.Add(999 * time.Millisecond)
+	if l.Subscribe(arn, 0) {
+		t.Error("admitted after 999ms")
+	}
+	c.Add(time.Millisecond)
+	if !l.Subscribe(arn, 0) {
+		t.Error("refused after a second")
+	}
+	// With 2 processes each admits one call per 2 s.
+	l2 := New(Config{Now: c.Now, Peers: func() int { return 2 }})
+	if !l2.Subscribe(arn, 0) {
+		t.Fatal("2 peers: first call refused")
+	}
+	c.Add(1999 * time.Millisecond)
+	if l2.Subscribe(arn, 0) {
+		t.Error("2 peers: admitted after 1999ms")
+	}
+	c.Add(time.Millisecond)
+	if !l2.Subscribe(arn, 0) {
+		t.Error("2 peers: refused after 2 s")
+	}
+	if n := count(100, func() bool { return l2.ShardIterator(sk, 0) }); n != 2 {
+		t.Errorf("2 peers: GetShardIterator burst %d, want 2 (5/2 rounded down)", n)
+	}
+}
+
 func TestControlRates(t *testing.T) {
 	c := newClock()
 	l := New(Config{Now: c.Now})
@@ -331,6 +407,17 @@ func TestEviction(t *testing.T) {
 	if got := l.Size(); got != 1 {
 		t.Errorf("after the penalty: %d buckets, want 1", got)
 	}
+	// GetShardIterator and SubscribeToShard buckets go the same way.
+	l.ShardIterator(sk, 7)
+	l.Subscribe("arn", 0)
+	if got := l.Size(); got != 3 {
+		t.Errorf("with an iterator and a subscription bucket: %d buckets, want 3", got)
+	}
+	c.Add(sweepEvery)
+	l.Write(sk, 1, 1, 1)
+	if got := l.Size(); got != 1 {
+		t.Errorf("after they refilled: %d buckets, want 1", got)
+	}
 	// Forgetting a bucket changes nothing: a fresh one is full, as the
 	// forgotten one was.
 	if n := count(5000, func() bool { return l.Write(sk, 0, 1, 1) }); n != 1000 {
@@ -380,6 +467,7 @@ func TestAdminHandler(t *testing.T) {
 	l.Write(sk, 0, 1, 1)
 	s := get(l)
 	if s.Mode != "aws" || s.Peers != 2 || s.PerShard.WriteRecordsPerSec != 500 || s.Control["DescribeStream"].PerSec != 5 ||
+		s.PerShard.IteratorCallsPerSec != 2.5 || s.PerShard.SubscribeCallsPerSec != 0.5 ||
 		s.Control["ListShards"].Scope != PerStream || s.Buckets != 1 {
 		t.Errorf("aws: %+v", s)
 	}

@@ -44,11 +44,11 @@ func (d *Backend) Append(ctx context.Context, ref store.ShardRef, entries []stor
 	t := d.tip(ref)
 	t.LastSeq++
 	t.LastTime = time.Now()
-	seq := t.LastSeq
+	seq, at := t.LastSeq, t.LastTime
 	d.mu.Unlock()
 	pos := make([]store.Position, len(entries))
 	for i := range pos {
-		pos[i] = store.Position{Seq: seq, Sub: i}
+		pos[i] = store.Position{Seq: seq, Sub: i, Time: at}
 	}
 	return pos, nil
 }

@@ -769,7 +769,7 @@ func (st *storage) commitLocked(ref store.ShardRef, reqs []*appendReq) {
 		msg := message{Message: store.Message{Seq: l.last, Time: now}}
 		for _, p := range m.parts {
 			for k := range p.n {
-				pos[p.req][p.first+k] = store.Position{Seq: l.last, Sub: len(msg.Entries)}
+				pos[p.req][p.first+k] = store.Position{Seq: l.last, Sub: len(msg.Entries), Time: now}
 				msg.Entries = append(msg.Entries, p.req.entries[p.first+k])
 			}
 		}

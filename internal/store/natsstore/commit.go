@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -311,6 +312,11 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 	admitted := make([]int, len(msgs)) // bytes reserved in the quota
 	var ents []store.Entry
 	var refused error
+	// One stamp for the round, carried in a header that Read prefers to
+	// JetStream's own: Append can then answer with the time a later Read
+	// reports, which JetStream's ack does not carry.
+	at := time.Now().Round(0) // as Read rebuilds it: no monotonic reading
+	stamp := strconv.FormatInt(at.UnixNano(), 10)
 	for i, m := range msgs {
 		if refused != nil {
 			// Once one message is refused the rest of the round is too, so
@@ -336,7 +342,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 		}
 		// No retries: a retried message could land after later ones and
 		// break the order of a split call.
-		futures[i], errs[i] = s.js.PublishMsgAsync(&nats.Msg{Subject: q.subject, Data: data},
+		futures[i], errs[i] = s.js.PublishMsgAsync(&nats.Msg{Subject: q.subject, Data: data, Header: nats.Header{timeHeader: []string{stamp}}},
 			jetstream.WithRetryAttempts(0), jetstream.WithStallWait(ackTimeout))
 	}
 
@@ -386,7 +392,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 			}
 			if err == nil {
 				for k := 0; k < p.n; k++ {
-					r.pos[p.first+k] = store.Position{Seq: seq, Sub: sub + k}
+					r.pos[p.first+k] = store.Position{Seq: seq, Sub: sub + k, Time: at}
 				}
 			}
 			sub += p.n

@@ -308,9 +308,9 @@ func (s *Store) directGet(ctx context.Context, stream string, req directReq) (ms
 		if err != nil {
 			return nil, 0, fmt.Errorf("natsstore: direct get %s: bad Nats-Sequence: %w", stream, err)
 		}
-		ts, err := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
+		ts, err := msgTime(m.Header)
 		if err != nil {
-			return nil, 0, fmt.Errorf("natsstore: direct get %s: bad Nats-Time-Stamp: %w", stream, err)
+			return nil, 0, fmt.Errorf("natsstore: direct get %s: %w", stream, err)
 		}
 		msgs = append(msgs, rawMsg{subject: m.Header.Get("Nats-Subject"), seq: seq, time: ts, header: m.Header, data: m.Data})
 	}
@@ -366,4 +366,24 @@ func (s *Store) CloseShard(ctx context.Context, ref store.ShardRef) (uint64, err
 		return 0, err
 	}
 	return table.lastLogical(last), nil
+}
+
+// timeHeader carries the time Append stamped on a message, in Unix
+// nanoseconds. Messages written before it existed have only JetStream's.
+const timeHeader = "Rivulet-Time"
+
+// msgTime is a stored message's time: Append's stamp, else JetStream's.
+func msgTime(h nats.Header) (time.Time, error) {
+	if v := h.Get(timeHeader); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad %s: %w", timeHeader, err)
+		}
+		return time.Unix(0, n), nil
+	}
+	ts, err := time.Parse(time.RFC3339Nano, h.Get("Nats-Time-Stamp"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad Nats-Time-Stamp: %w", err)
+	}
+	return ts, nil
 }
