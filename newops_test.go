@@ -247,9 +247,24 @@ func TestNewOpsRecordDistribution(t *testing.T) {
 			t.Errorf("AUTO: %d records on %s, want 4 of 16 on each", n, id)
 		}
 	}
+	// AUTO makes the partition key optional, and ignores a bad explicit
+	// hash key's value range.
+	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: []byte("no key")}); err != nil {
+		t.Fatalf("AUTO PutRecord without a partition key: %v", err)
+	}
+	pr, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String(arn), Records: []types.PutRecordsRequestEntry{{Data: []byte("no key either")}}})
+	if err != nil || aws.ToInt32(pr.FailedRecordCount) != 0 {
+		t.Fatalf("AUTO PutRecords without a partition key: %+v, %v", pr, err)
+	}
 	if err := set(arn, types.RecordDistributionStrategyUserPartitionKey); err != nil {
 		t.Fatal(err)
 	}
+	_, err = c.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: []byte("no key")})
+	opsAPIError(t, err, "ValidationException",
+		"1 validation error detected: Value null at 'partitionKey' failed to satisfy constraint: Member must not be null")
+	_, err = c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String(arn), Records: []types.PutRecordsRequestEntry{{Data: []byte("x")}}})
+	opsAPIError(t, err, "ValidationException",
+		"1 validation error detected: Value null at 'records.1.member.partitionKey' failed to satisfy constraint: Member must not be null")
 	if seen := shardsOf(8); len(seen) != 2 {
 		t.Fatalf("back to USER_PARTITION_KEY: records on %v", seen)
 	}
@@ -266,4 +281,26 @@ func TestNewOpsSummaryFields(t *testing.T) {
 		s.StreamModeDetails == nil || s.StreamModeDetails.StreamMode != types.StreamModeOnDemand || s.EncryptionType != types.EncryptionTypeNone {
 		t.Fatalf("summary: %+v", s)
 	}
+}
+
+// CreateStream takes the strategy too, on ON_DEMAND streams only.
+func TestNewOpsCreateWithDistribution(t *testing.T) {
+	c, _ := newOpsServer(t)
+	ctx := context.Background()
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("born-auto"),
+		StreamModeDetails:          &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand},
+		RecordDistributionStrategy: types.RecordDistributionStrategyAuto}); err != nil {
+		t.Fatal(err)
+	}
+	if got := opsSummary(t, c, "born-auto").RecordDistributionStrategy; got != types.RecordDistributionStrategyAuto {
+		t.Fatalf("strategy %q, want AUTO", got)
+	}
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("born-cold"), ShardCount: aws.Int32(1),
+		RecordDistributionStrategy: types.RecordDistributionStrategyAuto})
+	opsAPIError(t, err, "InvalidArgumentException",
+		"The AUTO record distribution strategy is only supported for streams in ON_DEMAND mode. Stream born-cold under account 000000000000 is in PROVISIONED mode.")
+	_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("born-odd"), ShardCount: aws.Int32(1),
+		RecordDistributionStrategy: "RANDOM"})
+	opsAPIError(t, err, "ValidationException",
+		"1 validation error detected: Value 'RANDOM' at 'recordDistributionStrategy' failed to satisfy constraint: Member must satisfy enum value set: [AUTO, USER_PARTITION_KEY]")
 }

@@ -91,6 +91,8 @@ type CreateStreamInput struct {
 	Tags                map[string]string  `json:"Tags,omitempty"`
 	MaxRecordSizeInKiB  *int64             `json:"MaxRecordSizeInKiB,omitempty"`
 	WarmThroughputMiBps *int64             `json:"WarmThroughputMiBps,omitempty"`
+	// RecordDistributionStrategy is AUTO or USER_PARTITION_KEY.
+	RecordDistributionStrategy *string `json:"RecordDistributionStrategy,omitempty"`
 }
 type CreateStreamOutput struct{}
 

@@ -70,7 +70,7 @@ func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in
 			return notActive(st)
 		}
 		if want == api.DistributionAuto && st.Mode != api.ModeOnDemand {
-			return Errorf(ErrInvalidArgument, "The AUTO record distribution strategy is only supported for streams in ON_DEMAND mode. Stream %s under account %s is in %s mode.", k.Name, k.Account, st.Mode)
+			return autoNeedsOnDemand(k, st.Mode)
 		}
 		st.Distribution = want
 		if want == api.DistributionUserPartitionKey {
@@ -82,4 +82,10 @@ func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in
 		return nil, err
 	}
 	return &api.UpdateStreamRecordDistributionStrategyOutput{}, nil
+}
+
+// autoNeedsOnDemand refuses AUTO on a PROVISIONED stream (AWS documents the
+// exception, not its words).
+func autoNeedsOnDemand(k store.StreamKey, mode string) error {
+	return Errorf(ErrInvalidArgument, "The AUTO record distribution strategy is only supported for streams in ON_DEMAND mode. Stream %s under account %s is in %s mode.", k.Name, k.Account, mode)
 }

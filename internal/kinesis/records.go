@@ -120,7 +120,7 @@ func shardCreated(st *store.Stream, idx int) int64 {
 // PutRecord stores one record.
 func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.PutRecordOutput, error) {
 	start := s.startClock()
-	if err := validatePutRecord(in); err != nil {
+	if err := validatePutRecord(in, true); err != nil {
 		return nil, err
 	}
 	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
@@ -130,6 +130,12 @@ func (s *Service) PutRecord(ctx context.Context, in *api.PutRecordInput) (*api.P
 	st, err := s.writable(ctx, k, false)
 	if err != nil {
 		return nil, err
+	}
+	if in.PartitionKey == nil {
+		if !spreads(st) {
+			return nil, validatePutRecord(in, false)
+		}
+		in.PartitionKey = ptr("") // AUTO ignores keys; one missing is stored empty
 	}
 	m := s.recorderFor(k, st)
 	out, shard, refused, err := s.putRecord(ctx, k, st, in)
@@ -144,9 +150,12 @@ func (s *Service) putRecord(ctx context.Context, k store.StreamKey, st *store.St
 	if err := s.checkRecordSize(st, "data", in.Data, *in.PartitionKey); err != nil {
 		return nil, -1, false, err
 	}
-	h, err := hashOf(*in.PartitionKey, in.ExplicitHashKey)
-	if err != nil {
-		return nil, -1, false, err
+	var h hashkey.Key
+	if !spreads(st) { // AUTO ignores keys and explicit hash keys
+		var err error
+		if h, err = hashOf(*in.PartitionKey, in.ExplicitHashKey); err != nil {
+			return nil, -1, false, err
+		}
 	}
 	if o := in.SequenceNumberForOrdering; o != nil && *o != "0" {
 		if _, err := seqnum.Parse(*o); err != nil {
@@ -224,7 +233,7 @@ func throttleMessage(k store.StreamKey, shard int) string {
 // append fails fails only its own entries.
 func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api.PutRecordsOutput, error) {
 	start := s.startClock()
-	if err := validatePutRecords(in); err != nil {
+	if err := validatePutRecords(in, true); err != nil {
 		return nil, err
 	}
 	k, err := streamKey(ctx, in.StreamName, in.StreamARN)
@@ -234,6 +243,15 @@ func (s *Service) PutRecords(ctx context.Context, in *api.PutRecordsInput) (*api
 	st, err := s.writable(ctx, k, false)
 	if err != nil {
 		return nil, err
+	}
+	for i := range in.Records {
+		if in.Records[i].PartitionKey != nil {
+			continue
+		}
+		if !spreads(st) {
+			return nil, validatePutRecords(in, false)
+		}
+		in.Records[i].PartitionKey = ptr("")
 	}
 	m := s.recorderFor(k, st)
 	res, err := s.putRecords(ctx, k, st, in, &m)
@@ -280,6 +298,9 @@ func (s *Service) putRecords(ctx context.Context, k store.StreamKey, st *store.S
 	hashes := make([]hashkey.Key, len(in.Records))
 	var err error
 	for i, r := range in.Records {
+		if spreads(st) {
+			break // AUTO ignores keys and explicit hash keys
+		}
 		if hashes[i], err = hashOf(*r.PartitionKey, r.ExplicitHashKey); err != nil {
 			return nil, err
 		}

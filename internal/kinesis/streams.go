@@ -38,6 +38,13 @@ func (s *Service) CreateStream(ctx context.Context, in *api.CreateStreamInput) (
 	if len(in.Tags) > maxTags {
 		return nil, tooManyTags(k)
 	}
+	distribution := ""
+	if d := in.RecordDistributionStrategy; d != nil && *d == api.DistributionAuto {
+		if mode != api.ModeOnDemand {
+			return nil, autoNeedsOnDemand(k, mode)
+		}
+		distribution = api.DistributionAuto
+	}
 	if err := s.checkShardLimit(ctx, c, n); err != nil {
 		return nil, err
 	}
@@ -46,6 +53,7 @@ func (s *Service) CreateStream(ctx context.Context, in *api.CreateStreamInput) (
 		Key: k, ID: newStreamID(), Created: now, Status: api.StatusActive, Mode: mode,
 		RetentionHours: defaultRetentionHours, MaxRecordSizeKiB: defaultMaxRecordSizeKiB,
 		EncryptionType: api.EncryptionNone, Tags: in.Tags, ShardLevelMetrics: []string{},
+		Distribution: distribution,
 	}
 	if in.MaxRecordSizeInKiB != nil {
 		st.MaxRecordSizeKiB = int(*in.MaxRecordSizeInKiB)

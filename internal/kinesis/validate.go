@@ -351,6 +351,7 @@ func validateCreateStream(in *api.CreateStreamInput) error {
 	}
 	v.num("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, false, vBetween(1024, 10240))
 	v.num("warmThroughputMiBps", in.WarmThroughputMiBps, false, vAtLeast(0))
+	v.str("recordDistributionStrategy", in.RecordDistributionStrategy, false, vDistributions)
 	return v.err()
 }
 
@@ -395,10 +396,13 @@ func validateListShards(in *api.ListShardsInput) error {
 	return v.err()
 }
 
-func validatePutRecord(in *api.PutRecordInput) error {
+// validatePutRecord checks in before its stream is known. keyOptional
+// lets the partition key be missing, as it may be on an AUTO stream; the
+// caller checks again without it once the stream turns out not to be.
+func validatePutRecord(in *api.PutRecordInput, keyOptional bool) error {
 	var v validator
 	v.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, vSeqNum)
-	v.str("partitionKey", in.PartitionKey, true, vPartitionKey)
+	v.str("partitionKey", in.PartitionKey, !keyOptional, vPartitionKey)
 	v.str("explicitHashKey", in.ExplicitHashKey, false, vHashKey)
 	if in.Data == nil {
 		v.null("data")
@@ -407,7 +411,8 @@ func validatePutRecord(in *api.PutRecordInput) error {
 	return v.err()
 }
 
-func validatePutRecords(in *api.PutRecordsInput) error {
+// validatePutRecords is validatePutRecord's counterpart.
+func validatePutRecords(in *api.PutRecordsInput, keyOptional bool) error {
 	var v validator
 	if in.Records == nil {
 		v.null("records")
@@ -425,7 +430,7 @@ func validatePutRecords(in *api.PutRecordsInput) error {
 			}
 			r := &in.Records[i]
 			p := "records." + strconv.Itoa(i+1) + ".member."
-			v.str(p+"partitionKey", r.PartitionKey, true, vPartitionKey)
+			v.str(p+"partitionKey", r.PartitionKey, !keyOptional, vPartitionKey)
 			v.str(p+"explicitHashKey", r.ExplicitHashKey, false, vHashKey)
 			if r.Data == nil {
 				v.null(p + "data")

@@ -91,10 +91,10 @@ func FuzzValidate(f *testing.F) {
 			},
 			"PutRecord": func() error {
 				return validatePutRecord(&api.PutRecordInput{StreamName: p1, StreamARN: p2, PartitionKey: p1, Data: data,
-					ExplicitHashKey: p2, SequenceNumberForOrdering: p2})
+					ExplicitHashKey: p2, SequenceNumberForOrdering: p2}, false)
 			},
 			"PutRecords": func() error {
-				return validatePutRecords(&api.PutRecordsInput{StreamName: p2, StreamARN: p1, Records: recs})
+				return validatePutRecords(&api.PutRecordsInput{StreamName: p2, StreamARN: p1, Records: recs}, false)
 			},
 			"GetShardIterator": func() error {
 				return validateGetShardIterator(&api.GetShardIteratorInput{StreamName: p1, ShardId: p2, ShardIteratorType: p1,
@@ -138,10 +138,10 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("stream name %q: validator says %v", s1, got)
 		}
 		pkLen := len(utf16.Encode([]rune(s1)))
-		if got := validatePutRecord(&api.PutRecordInput{PartitionKey: p1, Data: []byte{}}); (got == nil) != (pkLen >= 1 && pkLen <= 256) {
+		if got := validatePutRecord(&api.PutRecordInput{PartitionKey: p1, Data: []byte{}}, false); (got == nil) != (pkLen >= 1 && pkLen <= 256) {
 			t.Fatalf("partition key %q: validator says %v", s1, got)
 		}
-		if got := validatePutRecord(&api.PutRecordInput{PartitionKey: vS("k"), Data: []byte{}, ExplicitHashKey: p2}); (got == nil) != vOracleDecimal(s2, 39) {
+		if got := validatePutRecord(&api.PutRecordInput{PartitionKey: vS("k"), Data: []byte{}, ExplicitHashKey: p2}, false); (got == nil) != vOracleDecimal(s2, 39) {
 			t.Fatalf("hash key %q: validator says %v", s2, got)
 		}
 		if got := validateGetShardIterator(&api.GetShardIteratorInput{ShardId: vS("0"), ShardIteratorType: vS("LATEST"),

@@ -133,41 +133,41 @@ func TestValidatePutRecords(t *testing.T) {
 	big := make([]byte, 2<<20) // size is checked against the stream's limit, not here
 
 	vRun(t, []vCase{
-		{"valid 500 entries", validatePutRecords(&api.PutRecordsInput{StreamName: vS("s"), Records: valid}), ""},
+		{"valid 500 entries", validatePutRecords(&api.PutRecordsInput{StreamName: vS("s"), Records: valid}, false), ""},
 		{"valid by ARN with a large blob", validatePutRecords(&api.PutRecordsInput{StreamARN: vS(vGoodARN),
-			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS("k"), Data: big}}}), ""},
-		{"missing records", validatePutRecords(&api.PutRecordsInput{}),
+			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS("k"), Data: big}}}, false), ""},
+		{"missing records", validatePutRecords(&api.PutRecordsInput{}, false),
 			"1 validation error detected: Value null at 'records' failed to satisfy constraint: Member must not be null"},
-		{"empty records and name", validatePutRecords(&api.PutRecordsInput{StreamName: vS(""), Records: []api.PutRecordsRequestEntry{}}),
+		{"empty records and name", validatePutRecords(&api.PutRecordsInput{StreamName: vS(""), Records: []api.PutRecordsRequestEntry{}}, false),
 			"3 validation errors detected: " +
 				"Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
 				"Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
 				"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"empty entry fields", validatePutRecords(&api.PutRecordsInput{StreamName: vS(""),
-			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS(""), Data: []byte{}, ExplicitHashKey: vS("")}}}),
+			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS(""), Data: []byte{}, ExplicitHashKey: vS("")}}}, false),
 			"4 validation errors detected: " +
 				"Value '' at 'records.1.member.partitionKey' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
 				"Value '' at 'records.1.member.explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38}); " +
 				"Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
 				"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"long fields", validatePutRecords(&api.PutRecordsInput{StreamName: vS(name),
-			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS(pk), Data: make([]byte, 51201), ExplicitHashKey: vS("")}}}),
+			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS(pk), Data: make([]byte, 51201), ExplicitHashKey: vS("")}}}, false),
 			"3 validation errors detected: " +
 				"Value '" + pk + "' at 'records.1.member.partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256; " +
 				"Value '' at 'records.1.member.explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38}); " +
 				"Value '" + name + "' at 'streamName' failed to satisfy constraint: Member must have length less than or equal to 128"},
-		{"too many records, capped at 10", validatePutRecords(&api.PutRecordsInput{StreamName: vS(""), Records: entries(501)}), tooMany},
-		{"null entry members", validatePutRecords(&api.PutRecordsInput{StreamName: vS("s"), Records: []api.PutRecordsRequestEntry{{}, {PartitionKey: vS("k")}}}),
+		{"too many records, capped at 10", validatePutRecords(&api.PutRecordsInput{StreamName: vS(""), Records: entries(501)}, false), tooMany},
+		{"null entry members", validatePutRecords(&api.PutRecordsInput{StreamName: vS("s"), Records: []api.PutRecordsRequestEntry{{}, {PartitionKey: vS("k")}}}, false),
 			vMsg(vNullAt("records.1.member.partitionKey"), vNullAt("records.1.member.data"), vNullAt("records.2.member.data"))},
 		{"hash key forms", validatePutRecords(&api.PutRecordsInput{StreamName: vS("s"), Records: []api.PutRecordsRequestEntry{
 			{PartitionKey: vS("k"), Data: []byte{}, ExplicitHashKey: vS("01")},
 			{PartitionKey: vS("k"), Data: []byte{}, ExplicitHashKey: vS("1" + strings.Repeat("0", 39))},
 			{PartitionKey: vS("k"), Data: []byte{}, ExplicitHashKey: vS("1" + strings.Repeat("0", 38))},
-		}}),
+		}}, false),
 			vMsg(vErr("01", "records.1.member.explicitHashKey", `Member must satisfy regular expression pattern: 0|([1-9]\d{0,38})`),
 				vErr("1"+strings.Repeat("0", 39), "records.2.member.explicitHashKey", `Member must satisfy regular expression pattern: 0|([1-9]\d{0,38})`))},
 		{"bad stream ARN", validatePutRecords(&api.PutRecordsInput{StreamARN: vS("arn:aws:kinesis:us-east-1:123:stream/s"),
-			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS("k"), Data: []byte("x")}}}),
+			Records: []api.PutRecordsRequestEntry{{PartitionKey: vS("k"), Data: []byte("x")}}}, false),
 			vMsg(vErr("arn:aws:kinesis:us-east-1:123:stream/s", "streamARN", vARNRe))},
 	})
 }
@@ -176,23 +176,23 @@ func TestValidatePutRecord(t *testing.T) {
 	name, pk := strings.Repeat("a", 129), strings.Repeat("a", 257)
 	vRun(t, []vCase{
 		{"valid", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS("k"), Data: []byte{},
-			ExplicitHashKey: vS("0"), SequenceNumberForOrdering: vS("49590338271490256608559692538361571095921575989136588898")}), ""},
-		{"256 two-byte runes", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS(strings.Repeat("é", 256)), Data: []byte{}}), ""},
-		{"128 surrogate pairs", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS(strings.Repeat("😀", 128)), Data: []byte{}}), ""},
-		{"129 surrogate pairs are 258 UTF-16 units", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS(strings.Repeat("😀", 129)), Data: []byte{}}),
+			ExplicitHashKey: vS("0"), SequenceNumberForOrdering: vS("49590338271490256608559692538361571095921575989136588898")}, false), ""},
+		{"256 two-byte runes", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS(strings.Repeat("é", 256)), Data: []byte{}}, false), ""},
+		{"128 surrogate pairs", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS(strings.Repeat("😀", 128)), Data: []byte{}}, false), ""},
+		{"129 surrogate pairs are 258 UTF-16 units", validatePutRecord(&api.PutRecordInput{StreamName: vS("s"), PartitionKey: vS(strings.Repeat("😀", 129)), Data: []byte{}}, false),
 			vMsg(vErr(strings.Repeat("😀", 129), "partitionKey", "Member must have length less than or equal to 256"))},
-		{"missing everything", validatePutRecord(&api.PutRecordInput{}),
+		{"missing everything", validatePutRecord(&api.PutRecordInput{}, false),
 			"2 validation errors detected: " +
 				"Value null at 'partitionKey' failed to satisfy constraint: Member must not be null; " +
 				"Value null at 'data' failed to satisfy constraint: Member must not be null"},
-		{"all empty", validatePutRecord(&api.PutRecordInput{StreamName: vS(""), PartitionKey: vS(""), Data: []byte{}, ExplicitHashKey: vS(""), SequenceNumberForOrdering: vS("")}),
+		{"all empty", validatePutRecord(&api.PutRecordInput{StreamName: vS(""), PartitionKey: vS(""), Data: []byte{}, ExplicitHashKey: vS(""), SequenceNumberForOrdering: vS("")}, false),
 			"5 validation errors detected: " +
 				"Value '' at 'sequenceNumberForOrdering' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128}); " +
 				"Value '' at 'partitionKey' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
 				"Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38}); " +
 				"Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
 				"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1"},
-		{"long", validatePutRecord(&api.PutRecordInput{StreamName: vS(name), PartitionKey: vS(pk), Data: make([]byte, 51201), ExplicitHashKey: vS("")}),
+		{"long", validatePutRecord(&api.PutRecordInput{StreamName: vS(name), PartitionKey: vS(pk), Data: make([]byte, 51201), ExplicitHashKey: vS("")}, false),
 			"3 validation errors detected: " +
 				"Value '" + pk + "' at 'partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256; " +
 				"Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38}); " +
@@ -453,7 +453,7 @@ func TestValidateErrorCap(t *testing.T) {
 	for i := range recs {
 		recs[i].ExplicitHashKey = vS("x")
 	}
-	err := validatePutRecords(&api.PutRecordsInput{StreamName: vS(""), Records: recs})
+	err := validatePutRecords(&api.PutRecordsInput{StreamName: vS(""), Records: recs}, false)
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("want *Error, got %v", err)
