@@ -53,6 +53,10 @@ var (
 	firehoseRecords = 1_000_000
 	// firehoseProducers call PutRecordBatch (or PutRecords) at once.
 	firehoseProducers = 8
+	// firehoseInterval is IntervalInSeconds of the throughput cases. The
+	// last records of a run wait for it by definition, so it adds a fixed
+	// tail to every delivered rate; 0 is AWS's zero buffering.
+	firehoseInterval = 1
 	// firehoseSamples are timed by BenchmarkFirehoseLatency per iteration.
 	firehoseSamples = 50
 )
@@ -60,6 +64,7 @@ var (
 func init() {
 	flag.IntVar(&firehoseRecords, "firehose.records", firehoseRecords, "records each Firehose throughput case puts (a multiple of 500)")
 	flag.IntVar(&firehoseProducers, "firehose.producers", firehoseProducers, "concurrent PutRecordBatch/PutRecords callers")
+	flag.IntVar(&firehoseInterval, "firehose.interval", firehoseInterval, "IntervalInSeconds of the throughput cases' delivery streams (0: zero buffering)")
 	flag.IntVar(&firehoseSamples, "firehose.samples", firehoseSamples, "records BenchmarkFirehoseLatency times one by one")
 }
 
@@ -451,7 +456,7 @@ func (t *tally) waitFor(ctx context.Context, records, bytes int64, every time.Du
 
 // BenchmarkFirehose puts the same records (-firehose.records of 100–1000
 // bytes, 500 per call, -firehose.producers callers) with PutRecordBatch
-// into a DirectPut delivery stream (SizeInMBs 5, IntervalInSeconds 1)
+// into a DirectPut delivery stream (SizeInMBs 5, IntervalInSeconds -firehose.interval, 1 by default)
 // that delivers to a local directory or to S3, with and without GZIP, or
 // not at all (putbatch-no-delivery: the API's own cost), each case on a
 // new server. Delivery rates (records/s, MiB/s) count from the first call
@@ -497,7 +502,7 @@ func BenchmarkFirehose(b *testing.B) {
 				bucket := fmt.Sprintf("bench-%d", iteration)
 				b.StopTimer()
 				base += e.kinesisIngest(b, fmt.Sprintf("base-%d", iteration), batches)
-				e.createDeliveryStream(b, stream, bucket, fhBufSize, 1, tc.comp)
+				e.createDeliveryStream(b, stream, bucket, fhBufSize, int32(firehoseInterval), tc.comp)
 				t := newQuickTally(filepath.Join(e.root, bucket), tc.comp == fhtypes.CompressionFormatGzip)
 				// One record first, so that the engine has taken up the new
 				// stream before the clock starts (BenchmarkFirehoseLatency's

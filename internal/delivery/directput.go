@@ -35,7 +35,17 @@ const (
 // RecordID is a DirectPut record's ID, fixed by its place in the buffer
 // log: the message's sequence and the entry's index in it.
 func RecordID(seq uint64, sub int) string {
-	return fmt.Sprintf("%020d%010d", seq, sub)
+	var b [30]byte // %020d%010d, without fmt: one is made per record
+	for i := 19; i >= 0; i-- {
+		b[i] = byte('0' + seq%10)
+		seq /= 10
+	}
+	u := uint64(sub)
+	for i := 29; i >= 20; i-- {
+		b[i] = byte('0' + u%10)
+		u /= 10
+	}
+	return string(b[:])
 }
 
 // bufferHints returns the destination's buffer size in bytes and interval.

@@ -343,7 +343,7 @@ type Log interface {
 // a reader in the same process, as they are acknowledged, so that a
 // reader keeping up with the writers need not read them back (the
 // Firehose engine's DirectPut buffers). fn gets each message's logical
-// sequence, the time it was acknowledged and its encoded entries
+// sequence, its time, as Read reports it (Message.Time), and its encoded entries
 // (batch.Decode), which then belong to fn; calls come in sequence order
 // from one goroutine and must not block. Messages other processes append
 // are not tapped: readers still read when the tapped sequence skips.

@@ -367,7 +367,7 @@ func (s *Store) commit(q *shardQueue, reqs []*appendReq) {
 				err = fmt.Errorf("%w: %w", store.ErrFull, err)
 			}
 			if err == nil && tap != nil {
-				tap(seq, time.Now(), tapped[i])
+				tap(seq, at, tapped[i])
 			}
 		}
 		if err != nil {

@@ -594,6 +594,37 @@ func testAppendRead(t *testing.T, open Open) {
 	if string(msgs[1].Entries[0].Data) != "four" {
 		t.Fatalf("second message = %+v", msgs[1])
 	}
+	// A write's answer carries the time reads report: sequence numbers
+	// hold its second, and must read back the same.
+	if !pos[0].Time.Equal(msgs[0].Time) || !pos2[0].Time.Equal(msgs[1].Time) {
+		t.Fatalf("Append times %v, %v; Read times %v, %v", pos[0].Time, pos2[0].Time, msgs[0].Time, msgs[1].Time)
+	}
+	if tp, ok := b.(store.Tapper); ok {
+		type tapped struct {
+			seq uint64
+			at  time.Time
+		}
+		got := make(chan tapped, 1)
+		stop := tp.Tap(ref, func(seq uint64, at time.Time, _ []byte) {
+			select {
+			case got <- tapped{seq, at}:
+			default:
+			}
+		})
+		p3, err := b.Append(ctx, ref, []store.Entry{entry("d", "five")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm := <-got
+		stop()
+		m3, err := b.Read(ctx, ref, p3[0].Seq, 1, 0)
+		if err != nil || len(m3) != 1 {
+			t.Fatalf("Read: %v", err)
+		}
+		if tm.seq != p3[0].Seq || !tm.at.Equal(m3[0].Time) || !p3[0].Time.Equal(m3[0].Time) {
+			t.Fatalf("tapped %+v, appended %+v, read at %v", tm, p3[0], m3[0].Time)
+		}
+	}
 	for _, m := range msgs {
 		if m.Time.Before(before) || m.Time.After(time.Now().Add(time.Second)) {
 			t.Fatalf("message time %v is not about now", m.Time)
