@@ -15,7 +15,8 @@ import (
 type ObjectStore interface {
 	// Put writes body under bucket/key, replacing any object there, so a
 	// retried delivery overwrites rather than duplicates. Readers see
-	// either the old object or all of the new one.
+	// either the old object or all of the new one. Put must not keep
+	// body once it returns: the engine reuses it for the next object.
 	Put(ctx context.Context, bucket, key string, body []byte) error
 	// Get reads an object; an error wrapping ErrNotFound when absent.
 	Get(ctx context.Context, bucket, key string) ([]byte, error)

@@ -375,7 +375,7 @@ func TestSendAfterCloseFails(t *testing.T) {
 type mapStore map[string][]byte
 
 func (m mapStore) Put(_ context.Context, b, k string, body []byte) error {
-	m[b+"/"+k] = body
+	m[b+"/"+k] = bytes.Clone(body) // the engine reuses body
 	return nil
 }
 
