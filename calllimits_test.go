@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,19 +14,6 @@ import (
 
 	"github.com/rivulet/rivulet"
 )
-
-// limitsClock is a clock that stands still until the test moves it.
-type limitsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *limitsClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *limitsClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // wantThrottle checks an SDK error's type and message.
 func wantThrottle[E smithy.APIError](t *testing.T, err error, msg string) {
@@ -49,7 +35,7 @@ func wantThrottle[E smithy.APIError](t *testing.T, err error, msg string) {
 // GetShardIterator call on a shard within one second is throttled with
 // AWS's exception and message; other shards are not.
 func TestAWSLimitsGetShardIterator(t *testing.T) {
-	clk := &limitsClock{t: time.Now()}
+	clk := newFakeClock()
 	srv := start(t, rivulet.Config{AWSLimits: true, Clock: clk.Now})
 	c := client(t, srv.Endpoint(), nil)
 	ctx := context.Background()
@@ -85,7 +71,7 @@ func TestAWSLimitsGetShardIterator(t *testing.T) {
 // SubscribeToShard for the same consumer and shard within one second is
 // refused with LimitExceededException before the event stream starts.
 func TestAWSLimitsSubscribeToShard(t *testing.T) {
-	clk := &limitsClock{t: time.Now()}
+	clk := newFakeClock()
 	srv := start(t, rivulet.Config{AWSLimits: true, Clock: clk.Now})
 	// h2c, as the SDKs use for SubscribeToShard. One client per
 	// subscription: smithy-go's event-stream codec is per client and

@@ -2,38 +2,22 @@ package rivulet_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/rivulet/rivulet"
 )
 
-// opsClock is a clock the test moves by hand.
-type opsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *opsClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *opsClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newOpsServer is a server on a hand-moved clock with a one-second
 // UPDATING time, and a client for it.
-func newOpsServer(t *testing.T) (*kinesis.Client, *opsClock) {
+func newOpsServer(t *testing.T) (*kinesis.Client, *fakeClock) {
 	t.Helper()
-	clk := &opsClock{t: time.Now()}
+	clk := newFakeClock()
 	srv := start(t, rivulet.Config{Clock: clk.Now, ReshardDelay: time.Second})
 	return client(t, srv.Endpoint(), nil), clk
 }
@@ -62,18 +46,6 @@ func opsSummary(t *testing.T, c *kinesis.Client, name string) *types.StreamDescr
 		t.Fatal(err)
 	}
 	return out.StreamDescriptionSummary
-}
-
-// opsAPIError checks an error's code and message.
-func opsAPIError(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v, want %s", err, code)
-	}
-	if ae.ErrorCode() != code || msg != "" && ae.ErrorMessage() != msg {
-		t.Fatalf("error %s: %q, want %s: %q", ae.ErrorCode(), ae.ErrorMessage(), code, msg)
-	}
 }
 
 func TestNewOpsAccountSettings(t *testing.T) {
@@ -131,7 +103,7 @@ func TestNewOpsAccountSettings(t *testing.T) {
 
 	_, err = c.UpdateAccountSettings(ctx, &kinesis.UpdateAccountSettingsInput{
 		MinimumThroughputBillingCommitment: &types.MinimumThroughputBillingCommitmentInput{Status: "MAYBE"}})
-	opsAPIError(t, err, "ValidationException", "1 validation error detected: Value 'MAYBE' at 'minimumThroughputBillingCommitment.status' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]")
+	wantAPIError(t, err, "ValidationException", "1 validation error detected: Value 'MAYBE' at 'minimumThroughputBillingCommitment.status' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]")
 }
 
 func TestNewOpsWarmThroughput(t *testing.T) {
@@ -146,19 +118,19 @@ func TestNewOpsWarmThroughput(t *testing.T) {
 		return c.UpdateStreamWarmThroughput(ctx, &kinesis.UpdateStreamWarmThroughputInput{StreamName: aws.String(name), WarmThroughputMiBps: aws.Int32(mibps)})
 	}
 	_, err := warm("warm", 100)
-	opsAPIError(t, err, "InvalidArgumentException", "Warm throughput requires MinimumThroughputBillingCommitment to be enabled for account 000000000000.")
+	wantAPIError(t, err, "InvalidArgumentException", "Warm throughput requires MinimumThroughputBillingCommitment to be enabled for account 000000000000.")
 	if _, err := c.UpdateAccountSettings(ctx, &kinesis.UpdateAccountSettingsInput{
 		MinimumThroughputBillingCommitment: &types.MinimumThroughputBillingCommitmentInput{Status: types.MinimumThroughputBillingCommitmentInputStatusEnabled}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = warm("cold", 100)
-	opsAPIError(t, err, "InvalidArgumentException", "Warm throughput is only supported for streams in ON_DEMAND mode. Stream cold under account 000000000000 is in PROVISIONED mode.")
+	wantAPIError(t, err, "InvalidArgumentException", "Warm throughput is only supported for streams in ON_DEMAND mode. Stream cold under account 000000000000 is in PROVISIONED mode.")
 	_, err = warm("warm", 10241)
-	opsAPIError(t, err, "InvalidArgumentException", "")
+	wantAPIError(t, err, "InvalidArgumentException", "")
 	_, err = warm("missing", 10)
-	opsAPIError(t, err, "ResourceNotFoundException", "Stream missing under account 000000000000 not found.")
+	wantAPIError(t, err, "ResourceNotFoundException", "Stream missing under account 000000000000 not found.")
 	_, err = warm("warm", -1)
-	opsAPIError(t, err, "ValidationException", "1 validation error detected: Value '-1' at 'warmThroughputMiBps' failed to satisfy constraint: Member must have value greater than or equal to 0")
+	wantAPIError(t, err, "ValidationException", "1 validation error detected: Value '-1' at 'warmThroughputMiBps' failed to satisfy constraint: Member must have value greater than or equal to 0")
 
 	out, err := warm("warm", 100)
 	if err != nil {
@@ -172,7 +144,7 @@ func TestNewOpsWarmThroughput(t *testing.T) {
 		t.Fatalf("while updating: %s %+v", sum.StreamStatus, sum.WarmThroughput)
 	}
 	_, err = warm("warm", 200)
-	opsAPIError(t, err, "ResourceInUseException", "Stream warm under account 000000000000 not ACTIVE, instead in state UPDATING")
+	wantAPIError(t, err, "ResourceInUseException", "Stream warm under account 000000000000 not ACTIVE, instead in state UPDATING")
 	clk.Add(time.Second)
 	sum = opsSummary(t, c, "warm")
 	if sum.StreamStatus != types.StreamStatusActive || aws.ToInt32(sum.WarmThroughput.CurrentMiBps) != 100 {
@@ -199,9 +171,9 @@ func TestNewOpsRecordDistribution(t *testing.T) {
 		_, err := c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{StreamARN: aws.String(arn), RecordDistributionStrategy: s})
 		return err
 	}
-	opsAPIError(t, set(coldARN, types.RecordDistributionStrategyAuto), "InvalidArgumentException",
+	wantAPIError(t, set(coldARN, types.RecordDistributionStrategyAuto), "InvalidArgumentException",
 		"The AUTO record distribution strategy is only supported for streams in ON_DEMAND mode. Stream cold under account 000000000000 is in PROVISIONED mode.")
-	opsAPIError(t, set(arn, "RANDOM"), "ValidationException",
+	wantAPIError(t, set(arn, "RANDOM"), "ValidationException",
 		"1 validation error detected: Value 'RANDOM' at 'recordDistributionStrategy' failed to satisfy constraint: Member must satisfy enum value set: [AUTO, USER_PARTITION_KEY]")
 
 	// One partition key lands on one shard...
@@ -260,10 +232,10 @@ func TestNewOpsRecordDistribution(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: []byte("no key")})
-	opsAPIError(t, err, "ValidationException",
+	wantAPIError(t, err, "ValidationException",
 		"1 validation error detected: Value null at 'partitionKey' failed to satisfy constraint: Member must not be null")
 	_, err = c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String(arn), Records: []types.PutRecordsRequestEntry{{Data: []byte("x")}}})
-	opsAPIError(t, err, "ValidationException",
+	wantAPIError(t, err, "ValidationException",
 		"1 validation error detected: Value null at 'records.1.member.partitionKey' failed to satisfy constraint: Member must not be null")
 	if seen := shardsOf(8); len(seen) != 2 {
 		t.Fatalf("back to USER_PARTITION_KEY: records on %v", seen)
@@ -297,10 +269,10 @@ func TestNewOpsCreateWithDistribution(t *testing.T) {
 	}
 	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("born-cold"), ShardCount: aws.Int32(1),
 		RecordDistributionStrategy: types.RecordDistributionStrategyAuto})
-	opsAPIError(t, err, "InvalidArgumentException",
+	wantAPIError(t, err, "InvalidArgumentException",
 		"The AUTO record distribution strategy is only supported for streams in ON_DEMAND mode. Stream born-cold under account 000000000000 is in PROVISIONED mode.")
 	_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("born-odd"), ShardCount: aws.Int32(1),
 		RecordDistributionStrategy: "RANDOM"})
-	opsAPIError(t, err, "ValidationException",
+	wantAPIError(t, err, "ValidationException",
 		"1 validation error detected: Value 'RANDOM' at 'recordDistributionStrategy' failed to satisfy constraint: Member must satisfy enum value set: [AUTO, USER_PARTITION_KEY]")
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,4 +283,25 @@ func TestStartFails(t *testing.T) {
 		t.Error("missing certificate files: no error")
 	}
 	// goleak in TestMain checks that failed starts leave nothing running.
+}
+
+// fakeClock stands still but for Add, so that no test waits out a limit,
+// an UPDATING time or the five minutes an iterator lives.
+type fakeClock struct {
+	base  time.Time
+	ahead atomic.Int64
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{base: time.Now().Truncate(time.Second)} }
+
+func (c *fakeClock) Now() time.Time      { return c.base.Add(time.Duration(c.ahead.Load())) }
+func (c *fakeClock) Add(d time.Duration) { c.ahead.Add(int64(d)) }
+
+// wantAPIError checks an SDK error's code and, unless msg is "", message.
+func wantAPIError(t *testing.T, err error, code, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code || (msg != "" && ae.ErrorMessage() != msg) {
+		t.Fatalf("got %v\nwant %s: %s", err, code, msg)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,26 +15,6 @@ import (
 
 	"github.com/rivulet/rivulet"
 )
-
-// fakeClock stands still but for Add, so that no test waits out the five
-// minutes an iterator lives.
-type fakeClock struct {
-	base  time.Time
-	ahead atomic.Int64
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{base: time.Now().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time      { return c.base.Add(time.Duration(c.ahead.Load())) }
-func (c *fakeClock) Add(d time.Duration) { c.ahead.Add(int64(d)) }
-
-func wantAPIError(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code || (msg != "" && ae.ErrorMessage() != msg) {
-		t.Fatalf("got %v\nwant %s: %s", err, code, msg)
-	}
-}
 
 func shardIterator(t *testing.T, c *kinesis.Client, stream string) string {
 	t.Helper()

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -122,7 +123,7 @@ func compareAcrossLayouts(a, b string) (int, bool) {
 		return 0, false
 	}
 	if pa.Seq != pb.Seq {
-		return cmpUint(pa.Seq, pb.Seq), true
+		return cmp.Compare(pa.Seq, pb.Seq), true
 	}
 	return cmpInt(pa.Sub, pb.Sub), true
 }
@@ -130,16 +131,6 @@ func compareAcrossLayouts(a, b string) (int, bool) {
 // oldLayout is a cheap test for Rivulet's earlier layout: "49" and a
 // zero-padded shard index; AWS-layout numbers start 4903 or higher.
 func oldLayout(s string) bool { return len(s) == seqnum.Len && strings.HasPrefix(s, "4900") }
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 func validSeq(s string) bool {
 	if s == "" || len(s) > 129 {
