@@ -388,6 +388,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		KMS:        ring,
 		Authorizer: authorizer,
 		Channels:   st,
+		Accounts:   st,
 		Metrics:    reg,
 	})
 	kin := wire.New(svc.Operations(), wire.Options{Logger: logger, Verifier: verifier})

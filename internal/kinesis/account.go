@@ -36,10 +36,10 @@ func validateUpdateAccountSettings(in *api.UpdateAccountSettingsInput) error {
 // the resource storage beside it (the same NATS; the backend may be
 // wrapped).
 func (s *Service) accounts() (store.Accounts, error) {
-	if a, ok := s.be.(store.Accounts); ok {
-		return a, nil
+	if s.cfg.Accounts != nil {
+		return s.cfg.Accounts, nil
 	}
-	if a, ok := s.cfg.Channels.(store.Accounts); ok {
+	if a, ok := s.be.(store.Accounts); ok {
 		return a, nil
 	}
 	return nil, Errorf(ErrInternal, "Account settings are not available on this server: it has no storage for them.")

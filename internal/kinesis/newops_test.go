@@ -79,12 +79,12 @@ func TestAccountSettingsPerNamespace(t *testing.T) {
 // wrapped hides everything but store.Backend, as discard.Wrap does.
 type wrapped struct{ store.Backend }
 
-// Behind a wrapper the settings live in the resource storage; with
+// Behind a wrapper the settings live in Config.Accounts; with
 // neither, the operations say they are unavailable.
 func TestAccountSettingsStorage(t *testing.T) {
 	be := memstore.New(memstore.Config{})
 	t.Cleanup(func() { be.Close() })
-	s := New(wrapped{be}, Config{Channels: be})
+	s := New(wrapped{be}, Config{Accounts: be})
 	t.Cleanup(s.Close)
 	setCommitment(t, s, api.CommitmentEnabled)
 	got, _, err := be.GetAccountSettings(ctx, "000000000000", "us-east-1")

@@ -62,6 +62,9 @@ type Config struct {
 	// Channels stores channel records (channels.go); nil means channels
 	// are not available and their operations say so.
 	Channels store.Resources
+	// Accounts stores account settings (account.go); nil means the
+	// backend, if it stores them.
+	Accounts store.Accounts
 	// Metrics counts AWS/Kinesis metrics; nil counts nothing.
 	Metrics *metrics.Registry
 }
