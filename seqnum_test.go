@@ -224,3 +224,72 @@ func TestSequenceNumbersAWSLayout(t *testing.T) {
 
 // seqLess orders 56-digit sequence numbers.
 func seqLess(a, b string) bool { return len(a) < len(b) || len(a) == len(b) && a < b }
+
+// TestSequenceNumbersAcrossRestartAndReshard: on a data directory, the
+// numbers of a shard keep growing after a restart, and keep its creation
+// time; a split's children number their records with their own index and
+// a later creation time, above the parent's last number.
+func TestSequenceNumbersAcrossRestartAndReshard(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	put := func(c *kinesis.Client) string {
+		t.Helper()
+		out, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("kept"), PartitionKey: aws.String("k"), Data: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.SequenceNumber)
+	}
+	srv, err := rivulet.Start(ctx, rivulet.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, srv.Endpoint(), nil)
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("kept"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	before := []string{put(c), put(c)}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv = start(t, rivulet.Config{DataDir: dir})
+	c = client(t, srv.Endpoint(), nil)
+	after := put(c)
+	b, a := decodeAWS(t, before[1]), decodeAWS(t, after)
+	if !seqLess(before[0], before[1]) || !seqLess(before[1], after) {
+		t.Fatalf("numbers do not grow across the restart: %v then %s", before, after)
+	}
+	if a.shard != 0 || a.created != b.created || a.seq <= b.seq {
+		t.Fatalf("after the restart %+v, before %+v", a, b)
+	}
+
+	// Split the shard; the children's numbers name them.
+	if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("kept"),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("170141183460469231731687303715884105728")}); err != nil {
+		t.Fatal(err)
+	}
+	var child string
+	for i := 0; child == ""; i++ {
+		if i > 500 {
+			t.Fatal("the split did not finish")
+		}
+		out, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("kept"), PartitionKey: aws.String("k"), Data: []byte("y")})
+		if err != nil {
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorCode() == "ResourceInUseException" {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			t.Fatal(err)
+		}
+		if aws.ToString(out.ShardId) != "shardId-000000000000" {
+			child = aws.ToString(out.SequenceNumber)
+			if d := decodeAWS(t, child); fmt.Sprintf("shardId-%012d", d.shard) != aws.ToString(out.ShardId) || d.created < b.created {
+				t.Fatalf("child number %s decodes to %+v on %s", child, d, aws.ToString(out.ShardId))
+			}
+		}
+	}
+	if !seqLess(after, child) {
+		t.Fatalf("child number %s not above the parent's %s", child, after)
+	}
+}
