@@ -152,8 +152,11 @@ func (w *Worker) Run(parent context.Context) error {
 
 // evictAll releases every lease still held. Its context is its own: bg
 // has ended when the shutdown timed out, and the leases must still go.
+// It is bounded by ShutdownTimeout, not FailoverTime: on a loaded machine
+// a hundred releases can take longer than a short failover, and a lease
+// left held makes the others wait out the failover for nothing.
 func (w *Worker) evictAll(bg context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), w.s.FailoverTime)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(bg), max(w.s.FailoverTime, w.s.ShutdownTimeout))
 	defer cancel()
 	w.mu.Lock()
 	held := make([]*heldLease, 0, len(w.held))
