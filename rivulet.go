@@ -63,7 +63,11 @@ type Config struct {
 	// NATSAuth is how this process and its NATS authenticate each other
 	// (docs/SECURITY.md).
 	NATSAuth NATSAuth
-	// Replicas is the JetStream replica count per stream; 0 means 1.
+	// Cluster joins the embedded NATS to other Rivulet nodes' as one
+	// JetStream cluster (docs/CLUSTER.md); the zero value means none.
+	Cluster Cluster
+	// Replicas is the JetStream replica count per stream; 0 means 1, or
+	// 3 with Cluster.
 	Replicas int
 	// SyncAlways fsyncs every write before it is acknowledged.
 	SyncAlways bool
@@ -208,6 +212,27 @@ type NATSAuth struct {
 	AllowAnonymous bool
 }
 
+// Cluster names this node and its peers in a JetStream cluster of
+// embedded NATS servers.
+type Cluster struct {
+	// Name is the cluster's name, the same on every node; empty means no
+	// cluster.
+	Name string
+	// Node is this node's name, unique in the cluster.
+	Node string
+	// Listen is the route listener's host:port; empty means
+	// 127.0.0.1:6222, port 0 a free port. Beyond loopback it needs
+	// NATSAuth.User and Password, which routes then present and require,
+	// or NATSAuth.AllowAnonymous.
+	Listen string
+	// Routes are the nodes' route URLs, nats://host:port; this node's
+	// own may be among them.
+	Routes []string
+	// Wait bounds how long Start waits for the cluster to form; 0 means
+	// 60s.
+	Wait time.Duration
+}
+
 // AdminOff is the Config.AdminAddr that turns the admin listener off.
 const AdminOff = "off"
 
@@ -284,8 +309,10 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		}
 	case a.CredsFile != "":
 		return nil, errors.New("rivulet: NATSAuth.CredsFile is for an external NATS (NATSURL)")
-	case a != (NATSAuth{}) && cfg.NATSListen == "":
-		return nil, errors.New("rivulet: NATSAuth applies to NATSURL or NATSListen")
+	case a != (NATSAuth{}) && cfg.NATSListen == "" && cfg.Cluster.Name == "":
+		return nil, errors.New("rivulet: NATSAuth applies to NATSURL, NATSListen or Cluster")
+	case cfg.Cluster.Name != "" && cfg.NATSURL != "":
+		return nil, errors.New("rivulet: Cluster applies to the embedded NATS")
 	}
 	st, err := natsstore.Open(ctx, natsstore.Config{
 		URL:        cfg.NATSURL,
@@ -295,6 +322,10 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 		Logger:     logger,
 		Replicas:   cfg.Replicas,
 		ListenAddr: cfg.NATSListen,
+		Cluster: natsstore.Cluster{
+			Name: cfg.Cluster.Name, Node: cfg.Cluster.Node, Listen: cfg.Cluster.Listen,
+			Routes: cfg.Cluster.Routes, Wait: cfg.Cluster.Wait,
+		},
 		MaxStorage: cfg.MaxStorage,
 		ListenAuth: natsstore.ServerAuth{
 			User: a.User, Password: a.Password, Token: a.Token,

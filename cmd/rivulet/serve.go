@@ -163,6 +163,9 @@ func serverConfig(cfg *config.Config, logger *slog.Logger) rivulet.Config {
 			TLSCertFile: cfg.NATSTLSCert, TLSKeyFile: cfg.NATSTLSKey, TLSCAFile: cfg.NATSTLSCA,
 			AllowAnonymous: cfg.NATSAllowAnonymous,
 		},
+		Cluster: rivulet.Cluster{
+			Name: cfg.ClusterName, Node: cfg.NodeName, Listen: cfg.ClusterListen, Routes: cfg.Routes(),
+		},
 		AdminAddr:           cfg.AdminAddr,
 		Replicas:            cfg.Replicas,
 		SyncAlways:          cfg.Sync == config.SyncAlways,

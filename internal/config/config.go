@@ -137,12 +137,19 @@ type Config struct {
 	// clients' certificates must chain to (NATSListen) or the server's
 	// (NATSURL).
 	NATSTLSCert, NATSTLSKey, NATSTLSCA string
-	// NATSAllowAnonymous lets NATSListen be a non-loopback address with
-	// no authentication.
+	// NATSAllowAnonymous lets NATSListen or ClusterListen be a
+	// non-loopback address with no authentication.
 	NATSAllowAnonymous bool
+	// ClusterName joins the embedded NATS to the nodes at ClusterRoutes
+	// as one JetStream cluster, this one named NodeName, taking routes at
+	// ClusterListen (docs/CLUSTER.md).
+	ClusterName, NodeName, ClusterListen, ClusterRoutes string
 	// AdminAddr is the admin listener's address, or AdminOff.
 	AdminAddr string
 	Replicas  int
+	// replicasGiven is set when a source named --replicas: a cluster's
+	// default is 3, not 1.
+	replicasGiven bool
 	// Sync is SyncDefault or SyncAlways.
 	Sync                string
 	CreateDelay         time.Duration
@@ -288,6 +295,40 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.NATSTLSCA = v; return nil }},
 	{name: "nats-allow-anonymous", def: "false", isBool: true, usage: "allow --nats-listen on a non-loopback address without any authentication (anyone who reaches it can read and change every stream)",
 		set: func(c *Config, v string) (err error) { c.NATSAllowAnonymous, err = parseBool(v); return err }},
+	{name: "cluster-name", defText: "none", usage: "join the embedded NATS to the nodes of --cluster-routes as one JetStream cluster of this name, the same on every node (docs/CLUSTER.md)",
+		set: func(c *Config, v string) error {
+			if strings.ContainsAny(v, " \t") {
+				return fmt.Errorf("%q contains a space", v)
+			}
+			c.ClusterName = v
+			return nil
+		}},
+	{name: "node-name", usage: "with --cluster-name, this node's name, unique in the cluster",
+		set: func(c *Config, v string) error {
+			if strings.ContainsAny(v, " \t") {
+				return fmt.Errorf("%q contains a space", v)
+			}
+			c.NodeName = v
+			return nil
+		}},
+	{name: "cluster-listen", defText: "127.0.0.1:6222", usage: "with --cluster-name, the host:port other nodes' routes connect to; beyond loopback it needs --nats-user and --nats-password, which routes then require and present (docs/CLUSTER.md)",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if _, err := parseAddr(v); err != nil {
+					return err
+				}
+			}
+			c.ClusterListen = v
+			return nil
+		}},
+	{name: "cluster-routes", defText: "none", usage: "with --cluster-name, the nodes' --cluster-listen addresses as nats://HOST:PORT, comma-separated; this node's own may be listed",
+		set: func(c *Config, v string) error {
+			if err := checkRoutes(v); err != nil {
+				return err
+			}
+			c.ClusterRoutes = v
+			return nil
+		}},
 	{name: "admin-addr", def: "127.0.0.1:4568", usage: "the admin listener (/admin/faults, /admin/limits, /health) at this host:port, or \"off\"; it refuses requests from other sites, and a non-loopback address is served with a warning (docs/SECURITY.md)",
 		set: func(c *Config, v string) error {
 			if v != AdminOff {
@@ -392,10 +433,10 @@ var settings = []setting{
 			}
 			return fmt.Errorf("%q is not one of aes, chacha", v)
 		}},
-	{name: "replicas", def: "1", usage: "JetStream replicas per stream (1-5; more than 1 needs a clustered --nats-url)",
+	{name: "replicas", def: "1", defText: "1, or 3 with --cluster-name", usage: "JetStream replicas per stream (1-5; more than 1 needs --cluster-name or a clustered --nats-url)",
 		set: func(c *Config, v string) error {
 			n, err := parseInt(v, 1, 5)
-			c.Replicas = n
+			c.Replicas, c.replicasGiven = n, true
 			return err
 		}},
 	{name: "sync", def: SyncDefault, usage: "when a write is acknowledged: \"default\" once written to the files (survives kill -9), \"always\" after fsync (survives power loss)",
@@ -520,6 +561,7 @@ func Default() *Config {
 			panic(fmt.Sprintf("config: bad default for %s: %v", s.name, err))
 		}
 	}
+	c.replicasGiven = false
 	return c
 }
 
@@ -602,6 +644,9 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (*Config, error)
 			}
 		}
 	}
+	if c.ClusterName != "" && !c.replicasGiven {
+		c.Replicas = 3
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -631,8 +676,14 @@ func (c *Config) check() error {
 		return errors.New("--tls-cert and --tls-key need --tls-port")
 	case c.NATSListen != "" && c.NATSURL != "":
 		return errors.New("--nats-listen applies to the embedded NATS; it cannot be used with --nats-url")
-	case c.Replicas > 1 && c.NATSURL == "":
-		return errors.New("--replicas above 1 needs a clustered --nats-url")
+	case c.ClusterName != "" && c.NATSURL != "":
+		return errors.New("--cluster-name joins the embedded NATS to a cluster; it cannot be used with --nats-url")
+	case c.ClusterName == "" && (c.NodeName != "" || c.ClusterListen != "" || c.ClusterRoutes != ""):
+		return errors.New("--node-name, --cluster-listen and --cluster-routes need --cluster-name")
+	case c.ClusterName != "" && c.NodeName == "":
+		return errors.New("--cluster-name needs --node-name, unique in the cluster")
+	case c.Replicas > 1 && c.NATSURL == "" && c.ClusterName == "":
+		return errors.New("--replicas above 1 needs --cluster-name or a clustered --nats-url")
 	case c.NATSStoreKey != "" && (c.NATSURL != "" || c.InMemory):
 		return errors.New("--nats-store-key encrypts the embedded NATS's files; it cannot be used with --nats-url or --in-memory")
 	case c.Auth != AuthSigV4 && c.Credentials != "":
@@ -672,10 +723,10 @@ func (c *Config) checkNATSAuth() error {
 	authn := c.NATSUser != "" || c.NATSPassword != "" || c.NATSToken != "" || c.NATSCreds != ""
 	tls := c.NATSTLSCert != "" || c.NATSTLSKey != "" || c.NATSTLSCA != ""
 	switch {
-	case (authn || tls) && c.NATSURL == "" && c.NATSListen == "":
-		return errors.New("--nats-user, --nats-password, --nats-token, --nats-creds and --nats-tls-* apply to --nats-listen or --nats-url")
-	case c.NATSAllowAnonymous && c.NATSListen == "":
-		return errors.New("--nats-allow-anonymous applies to --nats-listen")
+	case (authn || tls) && c.NATSURL == "" && c.NATSListen == "" && c.ClusterName == "":
+		return errors.New("--nats-user, --nats-password, --nats-token, --nats-creds and --nats-tls-* apply to --nats-listen or --nats-url (and --nats-user to --cluster-name)")
+	case c.NATSAllowAnonymous && c.NATSListen == "" && c.ClusterName == "":
+		return errors.New("--nats-allow-anonymous applies to --nats-listen and --cluster-listen")
 	case c.NATSCreds != "" && c.NATSURL == "":
 		return errors.New("--nats-creds applies to --nats-url (the embedded NATS takes --nats-user and --nats-password or --nats-token)")
 	case (c.NATSUser == "") != (c.NATSPassword == ""):
@@ -687,6 +738,9 @@ func (c *Config) checkNATSAuth() error {
 	case c.NATSListen != "" && c.NATSTLSCA != "" && c.NATSTLSCert == "":
 		return errors.New("--nats-tls-ca with --nats-listen requires client certificates over TLS, so it needs --nats-tls-cert and --nats-tls-key")
 	}
+	if err := c.checkClusterAuth(); err != nil {
+		return err
+	}
 	if c.NATSListen == "" || c.NATSAllowAnonymous || c.NATSUser != "" || c.NATSToken != "" || c.NATSTLSCA != "" {
 		return nil
 	}
@@ -696,6 +750,25 @@ func (c *Config) checkNATSAuth() error {
 	return fmt.Errorf("--nats-listen %s is not a loopback address, and without authentication whoever reaches it "+
 		"could read, change and delete every stream: give --nats-user and --nats-password, --nats-token, or "+
 		"--nats-tls-cert, --nats-tls-key and --nats-tls-ca (client certificates); or --nats-allow-anonymous to allow it anyway", c.NATSListen)
+}
+
+// checkClusterAuth refuses a route listener other hosts can reach without
+// a user and password: whoever reaches it would join the cluster. Routes
+// take no token or TLS yet.
+func (c *Config) checkClusterAuth() error {
+	if c.ClusterName == "" || c.NATSAllowAnonymous || c.NATSUser != "" {
+		return nil
+	}
+	listen := c.ClusterListen
+	if listen == "" {
+		return nil // 127.0.0.1:6222
+	}
+	if host, _, _ := net.SplitHostPort(listen); host != "" && netaddr.IsLoopbackHost(host) {
+		return nil
+	}
+	return fmt.Errorf("--cluster-listen %s is not a loopback address, and without authentication whoever reaches it "+
+		"could join the cluster and read, change and delete every stream: give --nats-user and --nats-password "+
+		"(routes require and present them), or --nats-allow-anonymous to allow it anyway", listen)
 }
 
 func countSet(vs ...string) int {
@@ -898,6 +971,32 @@ func checkNATSURL(v string) error {
 		}
 	}
 	return nil
+}
+
+// checkRoutes accepts comma-separated nats://host:port URLs.
+func checkRoutes(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, part := range strings.Split(v, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil || u.Scheme != "nats" || u.Host == "" || u.Port() == "" {
+			return fmt.Errorf("%q is not a list of route URLs like nats://host:6222,nats://host2:6222", v)
+		}
+	}
+	return nil
+}
+
+// Routes splits ClusterRoutes.
+func (c *Config) Routes() []string {
+	if c.ClusterRoutes == "" {
+		return nil
+	}
+	rs := strings.Split(c.ClusterRoutes, ",")
+	for i := range rs {
+		rs[i] = strings.TrimSpace(rs[i])
+	}
+	return rs
 }
 
 // parsePositive reads a duration greater than zero.

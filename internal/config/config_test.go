@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -177,6 +178,19 @@ log-format = json
 			}
 			return ""
 		}},
+		{"cluster", []string{"--cluster-name", "c", "--node-name", "n1", "--cluster-listen", "127.0.0.1:6222",
+			"--cluster-routes", "nats://127.0.0.1:6222, nats://127.0.0.1:6223"}, nil, func(c *Config) string {
+			if c.ClusterName != "c" || c.NodeName != "n1" || c.Replicas != 3 || len(c.Routes()) != 2 || c.Routes()[1] != "nats://127.0.0.1:6223" {
+				return fmt.Sprintf("cluster settings not applied (replicas %d, routes %q)", c.Replicas, c.Routes())
+			}
+			return ""
+		}},
+		{"cluster replicas given", nil, map[string]string{"RIVULET_CLUSTER_NAME": "c", "RIVULET_NODE_NAME": "n", "RIVULET_REPLICAS": "1"}, func(c *Config) string {
+			if c.Replicas != 1 {
+				return "an explicit --replicas 1 was replaced by the cluster default"
+			}
+			return ""
+		}},
 		{"external nats", []string{"--nats-url", "nats://a:4222,b:4222", "--replicas", "3"}, nil, func(c *Config) string {
 			if c.NATSURL != "nats://a:4222,b:4222" || c.Replicas != 3 {
 				return "nats settings not applied"
@@ -235,6 +249,11 @@ func TestErrors(t *testing.T) {
 		{"bad nats url", []string{"--nats-url", "nats://a:1,,b"}, nil, "", "invalid --nats-url"},
 		{"bad storage", []string{"--storage", "disk"}, nil, "", "invalid --storage"},
 		{"bad nats listen", []string{"--nats-listen", "4222"}, nil, "", "invalid --nats-listen"},
+		{"cluster without node", []string{"--cluster-name", "c"}, nil, "", "needs --node-name"},
+		{"node without cluster", []string{"--node-name", "n"}, nil, "", "need --cluster-name"},
+		{"bad routes", []string{"--cluster-name", "c", "--node-name", "n", "--cluster-routes", "127.0.0.1:6222"}, nil, "", "invalid --cluster-routes"},
+		{"cluster with url", []string{"--cluster-name", "c", "--node-name", "n", "--nats-url", "nats://a:1"}, nil, "", "cannot be used with --nats-url"},
+		{"open cluster listen", []string{"--cluster-name", "c", "--node-name", "n", "--cluster-listen", "0.0.0.0:6222"}, nil, "", "is not a loopback address"},
 		{"nats listen with url", []string{"--nats-listen", "127.0.0.1:4222", "--nats-url", "nats://a:1"}, nil, "", "--nats-listen applies to the embedded NATS"},
 		{"bad limits", []string{"--limits", "strict"}, nil, "", `invalid --limits: "strict" is not one of off, aws`},
 		{"bad faults json", []string{"--faults", `[{"error":"InternalFailure"`}, nil, "", "invalid --faults"},

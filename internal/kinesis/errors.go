@@ -49,6 +49,18 @@ func Errorf(kind error, format string, args ...any) error {
 const fullMessage = "Rivulet's storage is full; writes resume once space is freed " +
 	"(DeleteStream, DecreaseStreamRetentionPeriod, or a larger --max-storage)."
 
+// tooFewNodes turns a store.ErrReplicas (a cluster with fewer live nodes
+// than replicas could not place a shard's log) into LimitExceededException:
+// a 400 whose message names the cause, which clears when nodes return.
+func tooFewNodes(err error) error {
+	var e *Error
+	if err == nil || errors.As(err, &e) || !errors.Is(err, store.ErrReplicas) {
+		return err
+	}
+	return Errorf(ErrLimitExceeded, "Cannot place the stream's shards: the cluster has fewer live nodes than "+
+		"--replicas (%v). Start the missing nodes, or lower --replicas.", err)
+}
+
 // storageFull turns a store.ErrFull that reached an operation's caller
 // into InternalFailure with fullMessage.
 func storageFull(err error) error {

@@ -74,7 +74,7 @@ func (s *Service) CreateStream(ctx context.Context, in *api.CreateStreamInput) (
 	for _, sh := range st.Shards {
 		if err := s.be.CreateShard(ctx, store.ShardRef{StreamID: st.ID, Shard: sh.Index}, retention, store.SpecOf(st, sh)); err != nil {
 			s.dropLogs(ctx, st)
-			return nil, err
+			return nil, tooFewNodes(err)
 		}
 	}
 	for attempt := 0; ; attempt++ {

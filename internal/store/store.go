@@ -25,6 +25,9 @@ var (
 	// ErrFull means storage refused a write for lack of space. It clears
 	// by itself once space is freed (deleted logs, shorter retention).
 	ErrFull = errors.New("store: storage full")
+	// ErrReplicas means a log could not be placed: the cluster has fewer
+	// live nodes than its replica count. It clears when nodes return.
+	ErrReplicas = errors.New("store: fewer live nodes than replicas")
 )
 
 // StreamKey names a stream inside an (account, region) namespace.

@@ -71,6 +71,9 @@ func isFull(err error) bool {
 // storeErr wraps err with what, adding store.ErrFull when storage is full,
 // and notes the refusal for Full.
 func (s *Store) storeErr(what string, err error) error {
+	if rerr := s.replicaError(what, err); rerr != nil {
+		return rerr
+	}
 	if isFull(err) && !errors.Is(err, store.ErrFull) {
 		s.quota.refused(1)
 		return fmt.Errorf("natsstore: %s: %w: %w", what, store.ErrFull, err)

@@ -77,13 +77,16 @@ func (s *Store) CreateShard(ctx context.Context, ref store.ShardRef, retention t
 	if h.Reserved > 0 {
 		table = segTable{{From: 1, Offset: h.Reserved}}
 	}
+	if err := s.checkLiveNodes("create " + name); err != nil {
+		return err
+	}
 	cfg := s.shardConfig(name, subject, retention)
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
 		return err
 	}
 	cfg.Metadata = map[string]string{metaShard: string(specJSON), metaSegments: table.String()}
-	_, err = s.js.CreateStream(ctx, cfg)
+	_, err = s.createStream(ctx, cfg)
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return s.storeErr("create "+name, err)
 	}

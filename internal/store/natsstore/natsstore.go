@@ -39,8 +39,12 @@ type Config struct {
 	// acknowledges it (JetStream sync_always).
 	SyncAlways bool
 	Logger     *slog.Logger
-	// Replicas per stream and bucket, for clustered NATS. Default 1.
+	// Replicas per stream and bucket, for clustered NATS. Default 1, or
+	// DefaultClusterReplicas with Cluster.
 	Replicas int
+	// Cluster joins the embedded server to a JetStream cluster
+	// (cluster.go); its zero value means a standalone server.
+	Cluster Cluster
 	// ListenAddr ("host:port", port 0 picks one) makes the embedded server
 	// accept client connections, so other processes can share it. Empty
 	// means no listener at all.
@@ -147,14 +151,23 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 			s.shutdown()
 		}
 	}()
+	clusterCtx := ctx // openClustered has its own, longer bound
 	ctx, cancel := withTimeout(ctx)
-	defer cancel()
+	defer func() { cancel() }()
 	if s.ns != nil && cfg.StoreKey != "" {
 		if err = s.checkLoaded(ctx, cfg.DataDir); err != nil {
 			return nil, err
 		}
 	}
-	if err = s.openBucket(ctx); err != nil {
+	if s.ns != nil && cfg.Cluster.Name != "" {
+		err = s.openClustered(clusterCtx, cfg.Cluster)
+		// The usual bound starts once the cluster is ready.
+		cancel()
+		ctx, cancel = withTimeout(clusterCtx)
+	} else {
+		err = s.openBucket(ctx)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if s.ns != nil {
@@ -198,6 +211,9 @@ func connect(ctx context.Context, cfg Config) (st *Store, err error) {
 	s.log = base.With("component", "natsstore")
 	if s.replicas <= 0 {
 		s.replicas = 1
+		if cfg.Cluster.Name != "" && cfg.URL == "" && cfg.Server == nil {
+			s.replicas = DefaultClusterReplicas
+		}
 	}
 	if cfg.InMemory {
 		s.storage = jetstream.MemoryStorage
@@ -245,6 +261,14 @@ func connect(ctx context.Context, cfg Config) (st *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: jetstream: %w", err)
 	}
+	if s.ns != nil && cfg.Cluster.Name != "" {
+		wctx, wcancel := context.WithTimeout(ctx, cfg.Cluster.wait())
+		err = waitCluster(wctx, s.ns)
+		wcancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	if _, err = s.js.AccountInfo(ctx); err != nil {
@@ -279,6 +303,11 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 		DontListen: cfg.ListenAddr == "",
 		NoSigs:     true,
 	}
+	if cfg.Cluster.Name != "" {
+		if err := cfg.Cluster.apply(opts, cfg.ListenAuth); err != nil {
+			return err
+		}
+	}
 	if err := storeEncryption(cfg, dir, opts); err != nil {
 		return err
 	}
@@ -308,6 +337,11 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 			p = server.RANDOM_PORT
 		}
 		opts.Host, opts.Port = host, p
+	} else if cfg.Cluster.Name != "" {
+		// nats-server starts routing only once its client listener is
+		// up, so a cluster node needs one: a free loopback port.
+		opts.DontListen = false
+		opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -321,6 +355,9 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 	}
 	if !ns.JetStreamEnabled() {
 		return errors.New("natsstore: embedded server has no JetStream")
+	}
+	if c := cfg.Cluster; c.Name != "" && !netaddr.IsLoopback(c.Listen) && c.Listen != "" && cfg.ListenAuth.User == "" {
+		s.log.Warn("cluster routes listen beyond loopback with no authentication (allowed explicitly)", "cluster_listen", c.Listen)
 	}
 	if a := cfg.ListenAuth; cfg.ListenAddr != "" && !netaddr.IsLoopback(cfg.ListenAddr) {
 		switch {

@@ -1,0 +1,254 @@
+package rivulet_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/rivulet/rivulet"
+)
+
+// clusterWait bounds every wait on the cluster: forming it and moving
+// leaders take seconds under -race on two cores.
+const clusterWait = 90 * time.Second
+
+// freePorts returns n loopback ports nobody listened on a moment ago.
+// Routes need each other's real ports before any node starts.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// node is one started cluster member; close stops it once.
+type node struct {
+	srv  *rivulet.Server
+	once sync.Once
+}
+
+func (n *node) close(t *testing.T) {
+	n.once.Do(func() {
+		if err := n.srv.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+}
+
+// startCluster starts three nodes at once: each waits in Start until the
+// others have joined, as an R3 metadata bucket needs three nodes.
+func startCluster(t *testing.T) []*node {
+	t.Helper()
+	ports := freePorts(t, 3)
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	nodes := make([]*node, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		cfg := rivulet.Config{
+			DataDir: t.TempDir(),
+			Cluster: rivulet.Cluster{
+				Name: "test", Node: fmt.Sprintf("n%d", i),
+				Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
+				Wait: clusterWait,
+			},
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv, err := rivulet.Start(context.Background(), cfg)
+			if err == nil {
+				nodes[i] = &node{srv: srv}
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, n := range nodes {
+		if n != nil {
+			t.Cleanup(func() { n.close(t) })
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return nodes
+}
+
+// eventually retries f until it succeeds or clusterWait passes.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(clusterWait)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still failing after %v: %v", what, clusterWait, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// acked is what PutRecords acknowledged, by shard then sequence number.
+type acked map[string]map[string]string
+
+// putSome writes n records through c, retrying a failed call, and notes
+// every acknowledged one.
+func putSome(t *testing.T, c *kinesis.Client, stream, prefix string, n int, got acked) {
+	t.Helper()
+	ctx := context.Background()
+	var entries []types.PutRecordsRequestEntry
+	for i := range n {
+		entries = append(entries, types.PutRecordsRequestEntry{
+			PartitionKey: aws.String(fmt.Sprintf("key-%d", i)), Data: fmt.Appendf(nil, "%s-%d", prefix, i),
+		})
+	}
+	for len(entries) > 0 {
+		var out *kinesis.PutRecordsOutput
+		eventually(t, "PutRecords", func() (err error) {
+			out, err = c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &stream, Records: entries})
+			return err
+		})
+		var retry []types.PutRecordsRequestEntry
+		for i, r := range out.Records {
+			if r.ErrorCode != nil {
+				retry = append(retry, entries[i])
+				continue
+			}
+			if got[*r.ShardId] == nil {
+				got[*r.ShardId] = map[string]string{}
+			}
+			got[*r.ShardId][*r.SequenceNumber] = string(entries[i].Data)
+		}
+		entries = retry
+	}
+}
+
+// readShard reads a shard from TRIM_HORIZON to its end as of now.
+func readShard(ctx context.Context, c *kinesis.Client, stream, shard string) (map[string]string, error) {
+	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+		StreamName: &stream, ShardId: &shard, ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
+	})
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]string{}
+	iter := it.ShardIterator
+	for iter != nil {
+		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range out.Records {
+			got[*r.SequenceNumber] = string(r.Data)
+		}
+		if aws.ToInt64(out.MillisBehindLatest) == 0 && len(out.Records) == 0 {
+			break
+		}
+		iter = out.NextShardIterator
+	}
+	return got, nil
+}
+
+// checkReadable waits until every acknowledged record reads back through
+// c, each under its own sequence number.
+func checkReadable(t *testing.T, c *kinesis.Client, stream string, want acked) {
+	t.Helper()
+	for shard, recs := range want {
+		eventually(t, "read "+shard, func() error {
+			got, err := readShard(context.Background(), c, stream, shard)
+			if err != nil {
+				return err
+			}
+			for seq, data := range recs {
+				if got[seq] != data {
+					return fmt.Errorf("record %s: got %q, want %q (%d read)", seq, got[seq], data, len(got))
+				}
+			}
+			return nil
+		})
+	}
+}
+
+func TestClusterThreeNodes(t *testing.T) {
+	nodes := startCluster(t)
+	a := client(t, nodes[0].srv.Endpoint(), nil)
+	b := client(t, nodes[1].srv.Endpoint(), nil)
+	c := client(t, nodes[2].srv.Endpoint(), nil)
+	ctx := context.Background()
+	const stream = "clustered"
+
+	if _, err := a.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	want := acked{}
+	putSome(t, b, stream, "first", 40, want)
+	if len(want) != 2 {
+		t.Fatalf("records went to %d shards, want 2", len(want))
+	}
+	checkReadable(t, c, stream, want)
+
+	// A clean stop of C: the leaders it held move to A or B.
+	nodes[2].close(t)
+	putSome(t, a, stream, "after-a", 20, want)
+	putSome(t, b, stream, "after-b", 20, want)
+	checkReadable(t, a, stream, want)
+	checkReadable(t, b, stream, want)
+
+	// Two live nodes cannot hold a new stream's three replicas.
+	_, err := a.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("unplaced"), ShardCount: aws.Int32(1)})
+	checkTooFewNodes(t, err)
+}
+
+// checkTooFewNodes wants the clear refusal of a stream the live nodes
+// cannot replicate.
+func checkTooFewNodes(t *testing.T, err error) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "LimitExceededException" || !strings.Contains(ae.ErrorMessage(), "fewer live nodes than") {
+		t.Fatalf("CreateStream with too few nodes: %v, want LimitExceededException naming the live nodes", err)
+	}
+	t.Logf("refused as wanted: %s", ae.ErrorMessage())
+}
+
+// TestClusterOneNode: one node of three cannot form the cluster, nor
+// place its replicated metadata, and Start says so.
+func TestClusterOneNode(t *testing.T) {
+	var routes []string
+	for _, p := range freePorts(t, 3) {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	_, err := rivulet.Start(context.Background(), rivulet.Config{
+		DataDir: t.TempDir(),
+		Cluster: rivulet.Cluster{
+			Name: "lone", Node: "n0", Listen: strings.TrimPrefix(routes[0], "nats://"), Routes: routes,
+			Wait: 5 * time.Second,
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), "1 cluster node(s) live") {
+		t.Fatalf("Start of one node with 3 replicas: %v, want an error naming the live nodes", err)
+	}
+	t.Logf("refused as wanted: %v", err)
+}
