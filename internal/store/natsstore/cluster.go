@@ -61,16 +61,9 @@ func (c Cluster) apply(opts *server.Options, auth ServerAuth) error {
 	if listen == "" {
 		listen = "127.0.0.1:6222"
 	}
-	host, port, err := net.SplitHostPort(listen)
+	host, p, err := listenAddr("cluster listen", listen)
 	if err != nil {
-		return fmt.Errorf("natsstore: cluster listen: %w", err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return fmt.Errorf("natsstore: cluster listen port: %w", err)
-	}
-	if p == 0 {
-		p = server.RANDOM_PORT
+		return err
 	}
 	if auth.User == "" && !auth.AllowAnonymous && !netaddr.IsLoopback(listen) {
 		return fmt.Errorf("natsstore: refusing cluster routes on %s without authentication: "+
@@ -259,4 +252,21 @@ func retryable(err error) bool {
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// listenAddr splits a "host:port" the embedded server listens on; port 0
+// becomes the server's "pick one".
+func listenAddr(what, addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("natsstore: %s: %w", what, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("natsstore: %s port: %w", what, err)
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT
+	}
+	return host, p, nil
 }

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -325,16 +323,9 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 		if err := cfg.ListenAuth.apply(opts); err != nil {
 			return err
 		}
-		host, port, err := net.SplitHostPort(cfg.ListenAddr)
+		host, p, err := listenAddr("ListenAddr", cfg.ListenAddr)
 		if err != nil {
-			return fmt.Errorf("natsstore: ListenAddr: %w", err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return fmt.Errorf("natsstore: ListenAddr port: %w", err)
-		}
-		if p == 0 {
-			p = server.RANDOM_PORT
+			return err
 		}
 		opts.Host, opts.Port = host, p
 	} else if cfg.Cluster.Name != "" {
