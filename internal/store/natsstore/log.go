@@ -270,6 +270,28 @@ type rawMsg struct {
 // server's count of matching messages after the batch. A stream that is
 // missing (no responders) gives store.ErrNotFound.
 func (s *Store) directGet(ctx context.Context, stream string, req directReq) (msgs []rawMsg, pending uint64, err error) {
+	if s.replicas <= 1 {
+		return s.directGetOnce(ctx, stream, req)
+	}
+	// Any replica may take a direct get. One that has just lost its
+	// leader or is catching up can leave the request unanswered, so in a
+	// cluster an attempt is bounded and a silent one is asked again; the
+	// next may reach another replica.
+	for {
+		actx, cancel := context.WithTimeout(ctx, clusterGetTimeout)
+		msgs, pending, err = s.directGetOnce(actx, stream, req)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return msgs, pending, err
+		}
+		s.log.Debug("direct get unanswered; asking again", "stream", stream)
+	}
+}
+
+// clusterGetTimeout bounds one direct get attempt in a cluster.
+const clusterGetTimeout = 2 * time.Second
+
+func (s *Store) directGetOnce(ctx context.Context, stream string, req directReq) (msgs []rawMsg, pending uint64, err error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, 0, err
