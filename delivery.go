@@ -83,7 +83,7 @@ func objectStore(ctx context.Context, cfg Config, logger *slog.Logger) (objects 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, temp, fmt.Errorf("bucket directory: %w", err)
 	}
-	objects, err = local.New(dir)
+	objects, err = local.New(dir, local.Options{Sync: cfg.SyncAlways})
 	return objects, temp, err
 }
 

@@ -67,6 +67,17 @@ func bufferHints(ds *model.DeliveryStream) (int, time.Duration) {
 	return size, interval
 }
 
+// deliverySlots is how many of a DirectPut stream's batches may be
+// unchecked at once (delivered, or waiting their turn), and whether they
+// are delivered concurrently: to S3 they are, bounded to about 64 MiB of
+// buffers; an HTTP endpoint or a database gets them one at a time, in order.
+func deliverySlots(ds *model.DeliveryStream, size int) (int, bool) {
+	if ds.Destination.ExtendedS3 == nil {
+		return 2, false
+	}
+	return min(max((64<<20)/size, 2), 4), true
+}
+
 // buffer holds the records read but not yet delivered.
 //
 // With dynamic partitioning AWS keeps one buffer per evaluated prefix.
@@ -117,27 +128,40 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (e
 		defer t.Tap(ref, tq.push)()
 	}
 
-	// One batch is delivered while the next is read and buffered, so
-	// compression and the destination's latency overlap the reading.
-	// Batches are delivered and checkpointed in order, one at a time.
+	// Batches are delivered while the next is read and buffered, so that
+	// compression and the destination's latency overlap the reading; to S3,
+	// up to slots at once, since each object's name is fixed by its batch.
+	// Checkpoints move in order: a batch's only after every batch before it
+	// is delivered.
 	ctx, cancel := context.WithCancel(ctx)
+	slots, parallel := deliverySlots(ds, size)
 	type pending struct {
 		b    Batch
 		next checkpoint
+		done chan error // nil: delivered in turn by the checkpointer
 	}
-	queue := make(chan pending, 1)
+	queue := make(chan pending, slots)
+	held := make(chan struct{}, slots) // a slot per batch not yet checkpointed
 	delivered := make(chan error, 1)
 	go func() {
 		var err error
 		for p := range queue {
-			if err != nil {
-				continue // drained after a failure, never delivered
+			var derr error
+			switch {
+			case p.done != nil:
+				derr = <-p.done // waited for even after a failure
+			case err == nil:
+				derr = e.deliver(ctx, ds, p.b)
 			}
-			if err = e.deliver(ctx, ds, p.b); err == nil {
+			<-held
+			if err != nil {
+				continue // drained after a failure, never checkpointed
+			}
+			if err = derr; err == nil {
 				ckRev, err = e.saveCheckpoint(ctx, ds.ID, p.next, ckRev)
 			}
 			if err != nil {
-				cancel() // the reader stops too
+				cancel() // the reader and the other deliveries stop too
 			}
 		}
 		delivered <- err
@@ -152,12 +176,17 @@ func (e *Engine) deliverBuffer(ctx context.Context, ds *model.DeliveryStream) (e
 		cancel()
 	}()
 	flush := func() error {
-		p := pending{b: Batch{ID: batchID("directput", ds.ID, buf.first), Records: buf.recs}, next: buf.next}
 		select {
-		case queue <- p:
+		case held <- struct{}{}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		p := pending{b: Batch{ID: batchID("directput", ds.ID, buf.first), Records: buf.recs}, next: buf.next}
+		if parallel {
+			p.done = make(chan error, 1)
+			go func(b Batch) { p.done <- e.deliver(ctx, ds, b) }(p.b)
+		}
+		queue <- p // never blocks: every queued batch holds a slot
 		buf = buffer{}
 		return nil
 	}

@@ -3,12 +3,15 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/rivulet/rivulet/internal/delivery/dest"
 	"github.com/rivulet/rivulet/internal/firehose/model"
+	"github.com/rivulet/rivulet/internal/store"
 )
 
 // keyLayout is AWS's default key: yyyy/MM/dd/HH/<stream>-<version>-
@@ -175,4 +178,58 @@ func TestTwoEnginesOneOwnerThenTakeover(t *testing.T) {
 		t.Fatalf("lease owner %q, want c", o)
 	}
 	engines[other].stop()
+}
+
+// heldObjects holds back the Put of every object whose body starts with
+// hold until release is closed.
+type heldObjects struct {
+	dest.ObjectStore
+	hold    string
+	release chan struct{}
+}
+
+func (h *heldObjects) Put(ctx context.Context, bucket, key string, body []byte) error {
+	if strings.HasPrefix(string(body), h.hold) {
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return h.ObjectStore.Put(ctx, bucket, key, body)
+}
+
+// TestConcurrentBatchesCheckpointInOrder: while the first batch's object
+// is held back, the next batches are delivered beside it, and the
+// checkpoint waits for the first.
+func TestConcurrentBatchesCheckpointInOrder(t *testing.T) {
+	st := openStore(t, nil)
+	objs := newObjects(t)
+	held := &heldObjects{ObjectStore: objs, hold: "a", release: make(chan struct{})}
+	// 1 MiB buffers of four 300 KiB records; no interval flush.
+	ds := s3Stream("concurrent", 1, 900)
+	createStream(t, st, ds)
+	big := strings.Repeat("x", 300<<10)
+	var data []string
+	for i := range 12 {
+		data = append(data, string(rune('a'+i))+big+"\n")
+	}
+	for _, d := range data {
+		putRecords(t, st, ds, d)
+	}
+	startEngine(t, st, held, "a")
+	waitFor(t, "the second and third batches", func() bool { return len(list(t, objs, "dest", "")) == 2 })
+	if _, _, err := st.GetValue(context.Background(), checkpointKey(ds.ID)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("checkpoint with the first batch held back: %v, want none yet", err)
+	}
+	close(held.release)
+	waitFor(t, "the first batch", func() bool { return len(list(t, objs, "dest", "")) == 3 })
+	waitFor(t, "the checkpoint past all three", func() bool {
+		raw, _, err := st.GetValue(context.Background(), checkpointKey(ds.ID))
+		if err != nil {
+			return false
+		}
+		var cp checkpoint
+		return json.Unmarshal(raw, &cp) == nil && cp == checkpoint{Seq: 12, Sub: 1}
+	})
 }

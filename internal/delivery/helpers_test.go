@@ -59,7 +59,7 @@ func openStore(t *testing.T, server *natsstore.Store) *natsstore.Store {
 
 func newObjects(t *testing.T) *local.Store {
 	t.Helper()
-	o, err := local.New(t.TempDir())
+	o, err := local.New(t.TempDir(), local.Options{})
 	if err != nil {
 		t.Fatalf("local.New: %v", err)
 	}
@@ -121,7 +121,7 @@ type testEngine struct {
 
 // startEngine runs an engine with short periods until the test ends or
 // stop is called.
-func startEngine(t *testing.T, st Storage, objs *local.Store, owner string) *testEngine {
+func startEngine(t *testing.T, st Storage, objs dest.ObjectStore, owner string) *testEngine {
 	t.Helper()
 	e := New(Config{
 		Store: st, Objects: objs, Owner: owner,

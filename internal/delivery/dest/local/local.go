@@ -36,13 +36,24 @@ const writeChunk = 1 << 20
 // Store is a dest.ObjectStore on a local directory tree.
 type Store struct {
 	root string
+	sync bool
+}
+
+// Options are New's settings.
+type Options struct {
+	// Sync fsyncs each object and the directories that gain an entry
+	// before Put returns, so an object survives power loss. Without it an
+	// object survives the process's death (a kill -9) but, like the
+	// buffer log under the server's default sync mode, not an operating
+	// system crash: Rivulet sets it with --sync=always.
+	Sync bool
 }
 
 var _ dest.ObjectStore = (*Store)(nil)
 
 // New opens (creating if needed) the store rooted at root and removes stale
 // temp files left below it.
-func New(root string) (*Store, error) {
+func New(root string, o Options) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("local: empty root directory")
 	}
@@ -53,7 +64,7 @@ func New(root string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("local: root: %w", err)
 	}
-	s := &Store{root: abs}
+	s := &Store{root: abs, sync: o.Sync}
 	s.removeStale(time.Now().Add(-StaleAfter))
 	return s, nil
 }
@@ -88,8 +99,9 @@ func (s *Store) removeStale(before time.Time) {
 	})
 }
 
-// Put writes body to a temp file beside the target, syncs it and renames it
-// into place, so a reader or a crash sees the old object or the new one.
+// Put writes body to a temp file beside the target, syncs it (with
+// Options.Sync) and renames it into place, so a reader or a crash sees the
+// old object or the new one.
 func (s *Store) Put(ctx context.Context, bucket, key string, body []byte) error {
 	p, err := s.Path(bucket, key)
 	if err != nil {
@@ -135,8 +147,10 @@ func (s *Store) put(ctx context.Context, p string, body []byte) (err error) {
 		}
 		rest = rest[n:]
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if s.sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -150,7 +164,7 @@ func (s *Store) put(ctx context.Context, p string, body []byte) (err error) {
 		}
 		return err
 	}
-	return syncDir(dir)
+	return s.syncDir(dir)
 }
 
 // mkdirs creates dir and its missing parents below the root, syncing each
@@ -170,7 +184,7 @@ func (s *Store) mkdirs(dir string) error {
 		err := os.Mkdir(cur, 0o755)
 		switch {
 		case err == nil:
-			if err := syncDir(parent); err != nil {
+			if err := s.syncDir(parent); err != nil {
 				return err
 			}
 		case errors.Is(err, fs.ErrExist):
@@ -189,7 +203,10 @@ func (s *Store) mkdirs(dir string) error {
 	return nil
 }
 
-func syncDir(dir string) error {
+func (s *Store) syncDir(dir string) error {
+	if !s.sync {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

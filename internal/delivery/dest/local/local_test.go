@@ -22,21 +22,30 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newStore(t testing.TB) *local.Store {
 	t.Helper()
-	s, err := local.New(t.TempDir())
+	s, err := local.New(t.TempDir(), local.Options{Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
+// TestObjectStore runs the contract with and without fsync (--sync=always
+// or not), since the two take different paths through Put.
 func TestObjectStore(t *testing.T) {
-	desttest.RunObjectStore(t, func(t *testing.T) (dest.ObjectStore, string) {
-		s := newStore(t)
-		if err := os.Mkdir(filepath.Join(s.Root(), "test-bucket"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return s, "test-bucket"
-	})
+	for _, sync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			desttest.RunObjectStore(t, func(t *testing.T) (dest.ObjectStore, string) {
+				s, err := local.New(t.TempDir(), local.Options{Sync: sync})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(filepath.Join(s.Root(), "test-bucket"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				return s, "test-bucket"
+			})
+		})
+	}
 }
 
 func TestLayout(t *testing.T) {
@@ -82,7 +91,7 @@ func TestListMissingBucket(t *testing.T) {
 
 func TestTempFilesHiddenAndCleaned(t *testing.T) {
 	root := t.TempDir()
-	s, err := local.New(root)
+	s, err := local.New(root, local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +115,7 @@ func TestTempFilesHiddenAndCleaned(t *testing.T) {
 	if err != nil || !slices.Equal(keys, []string{"a/obj"}) {
 		t.Fatalf("List = %q, %v; temp files must not show", keys, err)
 	}
-	if _, err := local.New(root); err != nil {
+	if _, err := local.New(root, local.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {

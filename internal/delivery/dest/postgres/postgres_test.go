@@ -37,7 +37,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv := testpg.Start(t)
-	objects, err := local.New(t.TempDir())
+	objects, err := local.New(t.TempDir(), local.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
