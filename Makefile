@@ -5,7 +5,7 @@ GO ?= go
 TEST_TIMEOUT ?= 15m
 FUZZTIME ?= 15s
 
-.PHONY: run build test clients fmt-check vet go-test e2e-net-http e2e-sigv4 examples fuzz bench bench-peers
+.PHONY: run build test clients fmt-check vet go-test e2e-net-http e2e-sigv4 examples fuzz bench bench-peers cluster-faults
 
 run:
 	$(GO) run ./cmd/rivulet serve
@@ -45,6 +45,11 @@ examples:
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+# Every fault of the cluster suite (test/cluster, docs/CLUSTER.md): three
+# rivulet serve processes per fault. make test runs only kill -9 of one node.
+cluster-faults:
+	RIVULET_CLUSTER_FAULTS=all $(GO) test -count=1 -timeout 60m -run TestFaults -v ./test/cluster
 
 bench:
 	$(GO) test -bench . -run '^$$' ./bench/...

@@ -220,6 +220,24 @@ func TestClusterThreeNodes(t *testing.T) {
 	// Two live nodes cannot hold a new stream's three replicas.
 	_, err := a.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("unplaced"), ShardCount: aws.Int32(1)})
 	checkTooFewNodes(t, err)
+
+	// Nor a reshard's new shards: it is refused before any parent
+	// closes, and the stream stays ACTIVE and writable.
+	_, err = b.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{
+		StreamName: aws.String(stream), TargetShardCount: aws.Int32(4), ScalingType: types.ScalingTypeUniformScaling,
+	})
+	checkTooFewNodes(t, err)
+	_, err = a.SplitShard(ctx, &kinesis.SplitShardInput{
+		StreamName: aws.String(stream), ShardToSplit: aws.String("shardId-000000000000"),
+		NewStartingHashKey: aws.String("85070591730234615865843651857942052864"),
+	})
+	checkTooFewNodes(t, err)
+	sum, err := a.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	if err != nil || sum.StreamDescriptionSummary.StreamStatus != types.StreamStatusActive || aws.ToInt32(sum.StreamDescriptionSummary.OpenShardCount) != 2 {
+		t.Fatalf("after refused reshards: %+v, %v; want ACTIVE with 2 open shards", sum, err)
+	}
+	putSome(t, a, stream, "after-refusal", 20, want)
+	checkReadable(t, b, stream, want)
 }
 
 // checkTooFewNodes wants the clear refusal of a stream the live nodes

@@ -221,9 +221,11 @@ type Cluster struct {
 	// Node is this node's name, unique in the cluster.
 	Node string
 	// Listen is the route listener's host:port; empty means
-	// 127.0.0.1:6222, port 0 a free port. Beyond loopback it needs
-	// NATSAuth.User and Password, which routes then present and require,
-	// or NATSAuth.AllowAnonymous.
+	// 127.0.0.1:6222, port 0 a free port. Routes present and require
+	// NATSAuth.User and Password, and with NATSAuth.TLSCertFile,
+	// TLSKeyFile and TLSCAFile use mutual TLS (a certificate needs the
+	// CA). Beyond loopback it needs one of the two, or
+	// NATSAuth.AllowAnonymous.
 	Listen string
 	// Routes are the nodes' route URLs, nats://host:port; this node's
 	// own may be among them.
@@ -470,6 +472,7 @@ func Start(ctx context.Context, cfg Config) (srv *Server, err error) {
 	admin := http.NewServeMux()
 	admin.Handle("/admin/faults", faults.Handler())
 	admin.Handle("/admin/limits", limits.Handler(lim))
+	admin.Handle("/admin/cluster", clusterHandler(st))
 	hs, err = transport.New(transport.Config{
 		Addr:      cfg.Addr,
 		TLSAddr:   cfg.TLSAddr,

@@ -133,9 +133,10 @@ type Config struct {
 	// NATSURL); NATSCreds is a credentials file, for NATSURL only.
 	NATSUser, NATSPassword, NATSToken, NATSCreds string
 	// NATSTLSCert and NATSTLSKey are the embedded NATS's certificate
-	// (NATSListen) or a client certificate (NATSURL); NATSTLSCA is the CA
-	// clients' certificates must chain to (NATSListen) or the server's
-	// (NATSURL).
+	// (NATSListen, and the routes with ClusterName) or a client
+	// certificate (NATSURL); NATSTLSCA is the CA clients' and other
+	// nodes' certificates must chain to (NATSListen, ClusterName) or the
+	// server's (NATSURL).
 	NATSTLSCert, NATSTLSKey, NATSTLSCA string
 	// NATSAllowAnonymous lets NATSListen or ClusterListen be a
 	// non-loopback address with no authentication.
@@ -287,11 +288,11 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.NATSToken = v; return nil }},
 	{name: "nats-creds", usage: "with --nats-url, a NATS credentials file (user JWT and NKey seed) to authenticate with",
 		set: func(c *Config, v string) error { c.NATSCreds = v; return nil }},
-	{name: "nats-tls-cert", usage: "PEM certificate: with --nats-listen the embedded NATS serves TLS only, with it; with --nats-url it is the client certificate (needs --nats-tls-key)",
+	{name: "nats-tls-cert", usage: "PEM certificate: with --nats-listen the embedded NATS serves TLS only, with it; with --cluster-name the routes use mutual TLS with it (needs --nats-tls-ca); with --nats-url it is the client certificate (needs --nats-tls-key)",
 		set: func(c *Config, v string) error { c.NATSTLSCert = v; return nil }},
 	{name: "nats-tls-key", usage: "PEM private key for --nats-tls-cert",
 		set: func(c *Config, v string) error { c.NATSTLSKey = v; return nil }},
-	{name: "nats-tls-ca", usage: "PEM CA certificate(s): with --nats-listen clients must present a certificate they signed; with --nats-url the server's certificate is trusted if they signed it",
+	{name: "nats-tls-ca", usage: "PEM CA certificate(s): with --nats-listen clients, and with --cluster-name other nodes, must present a certificate they signed; with --nats-url the server's certificate is trusted if they signed it",
 		set: func(c *Config, v string) error { c.NATSTLSCA = v; return nil }},
 	{name: "nats-allow-anonymous", def: "false", isBool: true, usage: "allow --nats-listen on a non-loopback address without any authentication (anyone who reaches it can read and change every stream)",
 		set: func(c *Config, v string) (err error) { c.NATSAllowAnonymous, err = parseBool(v); return err }},
@@ -311,7 +312,7 @@ var settings = []setting{
 			c.NodeName = v
 			return nil
 		}},
-	{name: "cluster-listen", defText: "127.0.0.1:6222", usage: "with --cluster-name, the host:port other nodes' routes connect to; beyond loopback it needs --nats-user and --nats-password, which routes then require and present (docs/CLUSTER.md)",
+	{name: "cluster-listen", defText: "127.0.0.1:6222", usage: "with --cluster-name, the host:port other nodes' routes connect to; beyond loopback it needs --nats-user and --nats-password, or --nats-tls-cert, --nats-tls-key and --nats-tls-ca (mutual TLS), which routes then require and present (docs/CLUSTER.md)",
 		set: func(c *Config, v string) error {
 			if v != "" {
 				if _, err := parseAddr(v); err != nil {
@@ -724,7 +725,7 @@ func (c *Config) checkNATSAuth() error {
 	tls := c.NATSTLSCert != "" || c.NATSTLSKey != "" || c.NATSTLSCA != ""
 	switch {
 	case (authn || tls) && c.NATSURL == "" && c.NATSListen == "" && c.ClusterName == "":
-		return errors.New("--nats-user, --nats-password, --nats-token, --nats-creds and --nats-tls-* apply to --nats-listen or --nats-url (and --nats-user to --cluster-name)")
+		return errors.New("--nats-user, --nats-password, --nats-token, --nats-creds and --nats-tls-* apply to --nats-listen or --nats-url (and --nats-user and --nats-tls-* to --cluster-name)")
 	case c.NATSAllowAnonymous && c.NATSListen == "" && c.ClusterName == "":
 		return errors.New("--nats-allow-anonymous applies to --nats-listen and --cluster-listen")
 	case c.NATSCreds != "" && c.NATSURL == "":
@@ -753,10 +754,19 @@ func (c *Config) checkNATSAuth() error {
 }
 
 // checkClusterAuth refuses a route listener other hosts can reach without
-// a user and password: whoever reaches it would join the cluster. Routes
-// take no token or TLS yet.
+// a user and password or mutual TLS: whoever reaches it would join the
+// cluster. Routes take no token.
 func (c *Config) checkClusterAuth() error {
-	if c.ClusterName == "" || c.NATSAllowAnonymous || c.NATSUser != "" {
+	if c.ClusterName == "" {
+		return nil
+	}
+	switch {
+	case c.NATSTLSCert != "" && c.NATSTLSCA == "":
+		return errors.New("--nats-tls-cert with --cluster-name secures the routes with mutual TLS, so it needs --nats-tls-ca, the CA that signed every node's certificate")
+	case c.NATSTLSCA != "" && c.NATSTLSCert == "":
+		return errors.New("--nats-tls-ca with --cluster-name verifies the other nodes over TLS, so it needs --nats-tls-cert and --nats-tls-key, this node's certificate")
+	}
+	if c.NATSAllowAnonymous || c.NATSUser != "" || c.NATSTLSCA != "" {
 		return nil
 	}
 	listen := c.ClusterListen
@@ -767,8 +777,9 @@ func (c *Config) checkClusterAuth() error {
 		return nil
 	}
 	return fmt.Errorf("--cluster-listen %s is not a loopback address, and without authentication whoever reaches it "+
-		"could join the cluster and read, change and delete every stream: give --nats-user and --nats-password "+
-		"(routes require and present them), or --nats-allow-anonymous to allow it anyway", listen)
+		"could join the cluster and read, change and delete every stream: give --nats-user and --nats-password, "+
+		"or --nats-tls-cert, --nats-tls-key and --nats-tls-ca for mutual TLS (routes require and present them), "+
+		"or --nats-allow-anonymous to allow it anyway", listen)
 }
 
 func countSet(vs ...string) int {

@@ -191,6 +191,13 @@ log-format = json
 			}
 			return ""
 		}},
+		{"cluster mutual TLS", []string{"--cluster-name", "c", "--node-name", "n1", "--cluster-listen", "0.0.0.0:6222",
+			"--nats-tls-cert", "n1.pem", "--nats-tls-key", "n1-key.pem"}, map[string]string{"RIVULET_NATS_TLS_CA": "ca.pem"}, func(c *Config) string {
+			if c.NATSTLSCert != "n1.pem" || c.NATSTLSKey != "n1-key.pem" || c.NATSTLSCA != "ca.pem" || c.ClusterListen != "0.0.0.0:6222" {
+				return "route TLS settings not applied"
+			}
+			return ""
+		}},
 		{"external nats", []string{"--nats-url", "nats://a:4222,b:4222", "--replicas", "3"}, nil, func(c *Config) string {
 			if c.NATSURL != "nats://a:4222,b:4222" || c.Replicas != 3 {
 				return "nats settings not applied"
@@ -254,6 +261,9 @@ func TestErrors(t *testing.T) {
 		{"bad routes", []string{"--cluster-name", "c", "--node-name", "n", "--cluster-routes", "127.0.0.1:6222"}, nil, "", "invalid --cluster-routes"},
 		{"cluster with url", []string{"--cluster-name", "c", "--node-name", "n", "--nats-url", "nats://a:1"}, nil, "", "cannot be used with --nats-url"},
 		{"open cluster listen", []string{"--cluster-name", "c", "--node-name", "n", "--cluster-listen", "0.0.0.0:6222"}, nil, "", "is not a loopback address"},
+		{"open cluster listen, TLS without CA", []string{"--cluster-name", "c", "--node-name", "n", "--cluster-listen", "0.0.0.0:6222",
+			"--nats-tls-cert", "n.pem", "--nats-tls-key", "k.pem"}, nil, "", "so it needs --nats-tls-ca"},
+		{"cluster CA without cert", nil, nil, "cluster-name = c\nnode-name = n\nnats-tls-ca = ca.pem\n", "so it needs --nats-tls-cert and --nats-tls-key"},
 		{"nats listen with url", []string{"--nats-listen", "127.0.0.1:4222", "--nats-url", "nats://a:1"}, nil, "", "--nats-listen applies to the embedded NATS"},
 		{"bad limits", []string{"--limits", "strict"}, nil, "", `invalid --limits: "strict" is not one of off, aws`},
 		{"bad faults json", []string{"--faults", `[{"error":"InternalFailure"`}, nil, "", "invalid --faults"},

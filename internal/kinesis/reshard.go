@@ -86,6 +86,9 @@ func (s *Service) SplitShard(ctx context.Context, in *api.SplitShardInput) (*api
 		if sh.Closed != nil {
 			return alreadyResharded(ShardID(idx), k)
 		}
+		if err := s.canPlace(); err != nil {
+			return err
+		}
 		s.schedule(st, store.ReshardStep{Kind: "split", Shard: idx, NewStart: at.String()})
 		return nil
 	})
@@ -145,6 +148,9 @@ func (s *Service) MergeShards(ctx context.Context, in *api.MergeShardsInput) (*a
 				return alreadyResharded(ShardID(idx[i]), k)
 			}
 		}
+		if err := s.canPlace(); err != nil {
+			return err
+		}
 		s.schedule(st, store.ReshardStep{Kind: "merge", Shard: idx[0], Adjacent: idx[1]})
 		return nil
 	})
@@ -193,6 +199,9 @@ func (s *Service) UpdateShardCount(ctx context.Context, in *api.UpdateShardCount
 		st.Scalings = recent
 		if len(recent) >= maxScalingsPerDay {
 			return Errorf(ErrLimitExceeded, "Exceeded the limit of %d UpdateShardCount calls in a rolling 24-hour period for stream %s under account %s.", maxScalingsPerDay, k.Name, k.Account)
+		}
+		if err := s.canPlace(); err != nil {
+			return err
 		}
 		if more := target - current; more > 0 {
 			if err := s.checkShardLimit(ctx, Caller{Account: k.Account, Region: k.Region}, more); err != nil {
@@ -350,6 +359,17 @@ func expireShards(st *store.Stream, now time.Time) []store.Shard {
 	}
 	st.Shards = keep
 	return gone
+}
+
+// canPlace refuses a reshard up front when the store cannot place the
+// new shards' logs (a cluster with fewer live nodes than replicas): once
+// applied, a reshard closes its parents, and children without logs would
+// leave their hash ranges unwritable until the nodes return.
+func (s *Service) canPlace() error {
+	if p, ok := s.be.(store.Placer); ok {
+		return tooFewNodes(p.CanPlace("reshard"))
+	}
+	return nil
 }
 
 func hasPending(st *store.Stream) bool {

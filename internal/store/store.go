@@ -30,6 +30,13 @@ var (
 	ErrReplicas = errors.New("store: fewer live nodes than replicas")
 )
 
+// Placer is implemented by a backend that may be unable to place new logs
+// (a cluster short of live nodes); CanPlace then returns an error wrapping
+// ErrReplicas.
+type Placer interface {
+	CanPlace(what string) error
+}
+
 // StreamKey names a stream inside an (account, region) namespace.
 type StreamKey struct {
 	Account string

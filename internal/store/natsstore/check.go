@@ -369,6 +369,18 @@ func (s *Store) startupCheck(ctx context.Context) error {
 			}
 			continue
 		}
+		if s.ns != nil && s.ns.JetStreamIsClustered() {
+			// A replicated log lost no acknowledged message unless a
+			// majority of its replicas did, and the other nodes go on
+			// appending while this one starts: a new segment here would
+			// renumber their acknowledged records. So no advance.
+			if len(set) > 0 {
+				if err := s.putConfigMeta(ctx, l.name, l.info, set); err != nil {
+					return fmt.Errorf("natsstore: start-up check: %w", err)
+				}
+			}
+			continue
+		}
 		ok, err := s.advance(ctx, l, set)
 		if err != nil {
 			return fmt.Errorf("natsstore: start-up check: %w", err)

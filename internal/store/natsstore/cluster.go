@@ -2,10 +2,12 @@ package natsstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,9 +49,9 @@ const DefaultClusterWait = 60 * time.Second
 const DefaultClusterReplicas = 3
 
 // apply sets the server options of a cluster node. Routes
-// authenticate with the listener's user and password (auth.go), so a
-// route listener beyond loopback without them is refused as a client
-// listener would be.
+// authenticate with the listener's user and password, or by mutual TLS
+// with its certificate and CA (auth.go), so a route listener beyond
+// loopback without either is refused as a client listener would be.
 func (c Cluster) apply(opts *server.Options, auth ServerAuth) error {
 	if c.Node == "" {
 		return errors.New("natsstore: cluster: a node name is required")
@@ -65,10 +67,15 @@ func (c Cluster) apply(opts *server.Options, auth ServerAuth) error {
 	if err != nil {
 		return err
 	}
-	if auth.User == "" && !auth.AllowAnonymous && !netaddr.IsLoopback(listen) {
+	tc, err := auth.routeTLS()
+	if err != nil {
+		return err
+	}
+	if auth.User == "" && tc == nil && !auth.AllowAnonymous && !netaddr.IsLoopback(listen) {
 		return fmt.Errorf("natsstore: refusing cluster routes on %s without authentication: "+
 			"whoever reaches it joins the cluster and sees every stream; "+
-			"require a user and password, or allow anonymous routes explicitly", listen)
+			"require a user and password or mutual TLS (a certificate, its key and a CA), "+
+			"or allow anonymous routes explicitly", listen)
 	}
 	opts.ServerName = c.Node
 	opts.Cluster = server.ClusterOpts{
@@ -77,6 +84,10 @@ func (c Cluster) apply(opts *server.Options, auth ServerAuth) error {
 		Port:     p,
 		Username: auth.User,
 		Password: auth.Password,
+	}
+	if tc != nil {
+		opts.Cluster.TLSConfig = tc
+		opts.Cluster.TLSTimeout = routeTLSTimeout.Seconds()
 	}
 	for _, r := range c.Routes {
 		u, err := url.Parse(strings.TrimSpace(r))
@@ -89,6 +100,36 @@ func (c Cluster) apply(opts *server.Options, auth ServerAuth) error {
 		opts.Routes = append(opts.Routes, u)
 	}
 	return nil
+}
+
+// routeTLSTimeout bounds a route's TLS handshake: generous, as nodes
+// start together on busy machines (nats-server's default is 2s).
+const routeTLSTimeout = 5 * time.Second
+
+// routeTLS is the routes' mutual TLS from the listener's certificate and
+// CA, or nil without a certificate. Each node dials and accepts routes,
+// so it presents its certificate both ways and checks its peers' against
+// the CA both ways; route URLs stay nats://.
+func (a ServerAuth) routeTLS() (*tls.Config, error) {
+	switch {
+	case a.TLSCertFile == "" && a.TLSCAFile == "":
+		return nil, nil
+	case a.TLSCertFile == "" || a.TLSKeyFile == "":
+		return nil, errors.New("natsstore: cluster TLS: a CA needs a certificate and key to present to the other nodes")
+	case a.TLSCAFile == "":
+		return nil, errors.New("natsstore: cluster TLS: routes verify each other, so a certificate needs the CA that signed every node's")
+	}
+	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{
+		CertFile: a.TLSCertFile,
+		KeyFile:  a.TLSKeyFile,
+		CaFile:   a.TLSCAFile,
+		Verify:   true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: cluster TLS: %w", err)
+	}
+	tc.RootCAs = tc.ClientCAs
+	return tc, nil
 }
 
 func (c Cluster) wait() time.Duration {
@@ -109,6 +150,9 @@ func (s *Store) openClustered(ctx context.Context, c Cluster) error {
 		rctx, rcancel := context.WithTimeout(ctx, opTimeout)
 		err := s.openBucket(rctx)
 		if err == nil {
+			err = s.replicaCurrent(rctx, "KV_"+metaBucket)
+		}
+		if err == nil {
 			err = s.directReady(rctx)
 		}
 		rcancel()
@@ -126,6 +170,73 @@ func (s *Store) openClustered(ctx context.Context, c Cluster) error {
 		s.log.Debug("waiting for the cluster", "err", err)
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// replicaCurrent waits until this node leads stream or holds a current
+// replica of it: a replica still catching up may take direct gets and
+// leave them unanswered (nats-server drops a batch get it cannot count).
+func (s *Store) replicaCurrent(ctx context.Context, stream string) error {
+	for {
+		st, err := s.js.Stream(ctx, stream)
+		if err != nil {
+			return err
+		}
+		info := st.CachedInfo()
+		if c := info.Cluster; c == nil || c.Leader == s.ns.Name() {
+			return nil
+		} else {
+			for _, p := range c.Replicas {
+				if p.Name == s.ns.Name() && p.Current && p.Lag == 0 {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("natsstore: %s: this node's replica is not current: %w", stream, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// clusterRetry runs a start-up step; on a cluster node it runs it again
+// while it fails for a reason that passes as the cluster settles (a
+// stream or leader this node does not know of yet), each attempt with the
+// usual bound, for up to the cluster's wait.
+func (s *Store) clusterRetry(ctx context.Context, c Cluster, step func(context.Context) error) error {
+	if s.ns == nil || c.Name == "" {
+		sctx, cancel := withTimeout(ctx)
+		defer cancel()
+		return step(sctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.wait())
+	defer cancel()
+	backoff := 100 * time.Millisecond
+	for {
+		sctx, scancel := context.WithTimeout(ctx, opTimeout)
+		err := step(sctx)
+		scancel()
+		if err == nil || !settling(err) || ctx.Err() != nil {
+			return err
+		}
+		s.log.Debug("start-up step failed while the cluster settles; again", "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// settling reports whether err is one a cluster that has just formed
+// gives until every node knows every stream and leader.
+func settling(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.ErrorCode(server.JSStreamNotFoundErr) {
+		return true
+	}
+	return retryable(err) || errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
 // directReady checks that the metadata bucket answers direct gets here:
@@ -177,6 +288,9 @@ func liveNodes(ns *server.Server) int {
 // replicate. JetStream would place it on a quorum and leave it short of
 // replicas until the missing node returns.
 func (s *Store) checkLiveNodes(what string) error {
+	if s.replicas > 1 && s.ns == nil && s.js != nil {
+		return s.checkExternalLive(what)
+	}
 	if s.replicas <= 1 || s.ns == nil || !s.ns.JetStreamIsClustered() {
 		return nil
 	}
@@ -185,6 +299,44 @@ func (s *Store) checkLiveNodes(what string) error {
 	}
 	return nil
 }
+
+// checkExternalLive is checkLiveNodes on an external NATS, where this
+// client sees no routes: the metadata bucket's peers stand for the
+// cluster's nodes, so with as many replicas as wanted, its peers that are
+// offline or not current (unheard of for JetStream's lost-quorum
+// interval, 10s, or catching up) are nodes down. A bucket with fewer
+// replicas tells nothing.
+func (s *Store) checkExternalLive(what string) error {
+	// CanPlace takes no context; the bound is the store's usual one.
+	ctx, cancel := withTimeout(context.Background())
+	defer cancel()
+	st, err := s.js.Stream(ctx, "KV_"+metaBucket)
+	if err != nil {
+		return nil // JetStream decides, as without the check
+	}
+	c := st.CachedInfo().Cluster
+	if c == nil || len(c.Replicas)+1 < s.replicas {
+		return nil
+	}
+	live := 0
+	if c.Leader != "" {
+		live++
+	}
+	for _, p := range c.Replicas {
+		if !p.Offline && p.Current {
+			live++
+		}
+	}
+	if live < s.replicas {
+		return fmt.Errorf("natsstore: %s: %w: %d replicas wanted, %d NATS cluster node(s) live", what, store.ErrReplicas, s.replicas, live)
+	}
+	return nil
+}
+
+var _ store.Placer = (*Store)(nil)
+
+// CanPlace implements store.Placer.
+func (s *Store) CanPlace(what string) error { return s.checkLiveNodes(what) }
 
 // createStream creates a stream, retrying while every node is live but
 // JetStream still counts one offline: a node that just joined is placed
@@ -269,4 +421,52 @@ func listenAddr(what, addr string) (string, int, error) {
 		p = server.RANDOM_PORT
 	}
 	return host, p, nil
+}
+
+// ClusterStatus is what this node knows of its cluster: served on the
+// admin listener as /admin/cluster, for operators and the fault tests.
+type ClusterStatus struct {
+	// Node and Cluster are this node's names; empty outside a cluster.
+	Node    string `json:"node"`
+	Cluster string `json:"cluster"`
+	// MetaLeader leads the JetStream meta group (placement); empty while
+	// there is none.
+	MetaLeader string `json:"metaLeader"`
+	// Peers are the nodes this one has routes to, by name.
+	Peers []string `json:"peers"`
+	// Leaders maps each JetStream stream (shard logs "KDS_…", buckets
+	// "KV_…") to the node leading it.
+	Leaders map[string]string `json:"leaders"`
+}
+
+// ClusterStatus reports the cluster as this node sees it.
+func (s *Store) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
+	st := ClusterStatus{Leaders: map[string]string{}}
+	if s.ns != nil {
+		st.Node = s.ns.Name()
+		st.Cluster = s.ns.ClusterName()
+		if jsz, err := s.ns.Jsz(&server.JSzOptions{}); err == nil && jsz.Meta != nil {
+			st.MetaLeader = jsz.Meta.Leader
+		}
+		if rz, err := s.ns.Routez(nil); err == nil {
+			seen := map[string]bool{}
+			for _, r := range rz.Routes {
+				if r.RemoteName != "" && !seen[r.RemoteName] {
+					seen[r.RemoteName] = true
+					st.Peers = append(st.Peers, r.RemoteName)
+				}
+			}
+			slices.Sort(st.Peers)
+		}
+	}
+	names := s.js.ListStreams(ctx)
+	for info := range names.Info() {
+		if info.Cluster != nil {
+			st.Leaders[info.Config.Name] = info.Cluster.Leader
+		}
+	}
+	if err := names.Err(); err != nil {
+		return st, fmt.Errorf("natsstore: cluster status: %w", err)
+	}
+	return st, nil
 }

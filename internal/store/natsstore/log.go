@@ -273,10 +273,10 @@ func (s *Store) directGet(ctx context.Context, stream string, req directReq) (ms
 	if s.replicas <= 1 {
 		return s.directGetOnce(ctx, stream, req)
 	}
-	// Any replica may take a direct get. One that has just lost its
-	// leader or is catching up can leave the request unanswered, so in a
-	// cluster an attempt is bounded and a silent one is asked again; the
-	// next may reach another replica.
+	// Any replica may take a direct get, and the local one always does. A
+	// replica that is catching up or changing roles can leave it
+	// unanswered, so in a cluster an attempt is bounded and a silent one
+	// is asked of the stream's leader through the JetStream API instead.
 	for {
 		actx, cancel := context.WithTimeout(ctx, clusterGetTimeout)
 		msgs, pending, err = s.directGetOnce(actx, stream, req)
@@ -284,12 +284,143 @@ func (s *Store) directGet(ctx context.Context, stream string, req directReq) (ms
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return msgs, pending, err
 		}
-		s.log.Debug("direct get unanswered; asking again", "stream", stream)
+		s.log.Debug("direct get unanswered; asking the leader", "stream", stream)
+		actx, cancel = context.WithTimeout(ctx, clusterGetTimeout)
+		msgs, pending, err = s.leaderGet(actx, stream, req)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return msgs, pending, err
+		}
 	}
 }
 
-// clusterGetTimeout bounds one direct get attempt in a cluster.
+// leaderKV reads key's latest value in KV bucket through the bucket
+// stream's leader. In a cluster a KV get is answered by this node's
+// replica, which may not have the key yet: a "not found" from it is
+// confirmed here before anyone is told the key does not exist.
+func (s *Store) leaderKV(ctx context.Context, bucket, key string) ([]byte, store.Revision, error) {
+	ctx, cancel := context.WithTimeout(ctx, clusterGetTimeout)
+	defer cancel()
+	body, err := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + key})
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, body)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, 0, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %w", key, err)
+	}
+	var resp struct {
+		Message *struct {
+			Seq    uint64 `json:"seq"`
+			Header []byte `json:"hdrs"`
+			Data   []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(m.Data, &resp); err != nil {
+		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %w", key, err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.Code == 404:
+		return nil, 0, store.ErrNotFound
+	case resp.Error != nil:
+		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %d %s", key, resp.Error.Code, resp.Error.Description)
+	case resp.Message == nil:
+		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: empty answer", key)
+	}
+	if len(resp.Message.Header) > 0 {
+		h, err := nats.DecodeHeadersMsg(resp.Message.Header)
+		if err != nil {
+			return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %w", key, err)
+		}
+		if op := h.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			return nil, 0, store.ErrNotFound
+		}
+	}
+	return resp.Message.Data, store.Revision(resp.Message.Seq), nil
+}
+
+// clusterGetTimeout bounds one get attempt in a cluster.
 const clusterGetTimeout = 2 * time.Second
+
+// leaderGet answers a direct get request through the stream's leader
+// ($JS.API.STREAM.MSG.GET), one message a request: slower, but answered
+// whatever state the local replica is in. pending is 1 when the batch
+// stopped at its limits (more may follow), else 0.
+func (s *Store) leaderGet(ctx context.Context, stream string, req directReq) (msgs []rawMsg, pending uint64, err error) {
+	batch := max(req.Batch, 1)
+	one := directReq{Seq: req.Seq, NextFor: req.NextFor, StartTime: req.StartTime}
+	size := 0
+	for len(msgs) < batch {
+		body, err := json.Marshal(one)
+		if err != nil {
+			return nil, 0, err
+		}
+		m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, 0, store.ErrNotFound
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("natsstore: get %s: %w", stream, err)
+		}
+		var resp struct {
+			Message *struct {
+				Subject string    `json:"subject"`
+				Seq     uint64    `json:"seq"`
+				Header  []byte    `json:"hdrs"`
+				Data    []byte    `json:"data"`
+				Time    time.Time `json:"time"`
+			} `json:"message"`
+			Error *struct {
+				Code        int    `json:"code"`
+				Description string `json:"description"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(m.Data, &resp); err != nil {
+			return nil, 0, fmt.Errorf("natsstore: get %s: %w", stream, err)
+		}
+		if resp.Error != nil {
+			if resp.Error.Code == 404 {
+				return msgs, 0, nil // nothing more
+			}
+			return nil, 0, fmt.Errorf("natsstore: get %s: %d %s", stream, resp.Error.Code, resp.Error.Description)
+		}
+		if resp.Message == nil {
+			return nil, 0, fmt.Errorf("natsstore: get %s: empty answer", stream)
+		}
+		rm := resp.Message
+		h := nats.Header{}
+		if len(rm.Header) > 0 {
+			if h, err = nats.DecodeHeadersMsg(rm.Header); err != nil {
+				return nil, 0, fmt.Errorf("natsstore: get %s: headers: %w", stream, err)
+			}
+		}
+		t := rm.Time
+		if v := h.Get(timeHeader); v != "" {
+			if t, err = msgTime(h); err != nil {
+				return nil, 0, fmt.Errorf("natsstore: get %s: %w", stream, err)
+			}
+		}
+		msgs = append(msgs, rawMsg{subject: rm.Subject, seq: rm.Seq, time: t, header: h, data: rm.Data})
+		size += len(rm.Subject) + len(rm.Header) + len(rm.Data)
+		if req.MaxBytes > 0 && size >= req.MaxBytes {
+			break
+		}
+		// The next message after this one; a batch steps over deleted
+		// sequences as the direct get does.
+		one = directReq{Seq: rm.Seq + 1, NextFor: req.NextFor}
+		if one.NextFor == "" {
+			one.NextFor = ">"
+		}
+	}
+	return msgs, 1, nil
+}
 
 func (s *Store) directGetOnce(ctx context.Context, stream string, req directReq) (msgs []rawMsg, pending uint64, err error) {
 	body, err := json.Marshal(req)

@@ -86,6 +86,9 @@ func (s *Store) kvGet(ctx context.Context, k string) ([]byte, store.Revision, er
 	defer cancel()
 	e, err := s.kv.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if s.replicas > 1 {
+			return s.leaderKV(ctx, metaBucket, k)
+		}
 		return nil, 0, store.ErrNotFound
 	}
 	if err != nil {

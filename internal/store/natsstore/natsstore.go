@@ -164,6 +164,9 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 		ctx, cancel = withTimeout(clusterCtx)
 	} else {
 		err = s.openBucket(ctx)
+		if rerr := s.replicaError("meta bucket", err); rerr != nil {
+			err = rerr
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -182,11 +185,11 @@ func Open(ctx context.Context, cfg Config) (st *Store, err error) {
 		// This process owns the files: nobody has written since they were
 		// last closed or lost, so this is where damage shows and where
 		// each shard's next sequences are moved above its reservation.
-		if err = s.startupCheck(ctx); err != nil {
+		if err = s.clusterRetry(clusterCtx, cfg.Cluster, s.startupCheck); err != nil {
 			return nil, err
 		}
 	}
-	if err = s.watchSegments(ctx); err != nil {
+	if err = s.clusterRetry(clusterCtx, cfg.Cluster, s.watchSegments); err != nil {
 		return nil, err
 	}
 	s.log.Debug("opened", "embedded", s.ns != nil, "max_payload", s.maxPayload, "storage", s.storage.String())
@@ -267,9 +270,20 @@ func connect(ctx context.Context, cfg Config) (st *Store, err error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	if _, err = s.js.AccountInfo(ctx); err != nil {
+	if s.ns != nil && cfg.Cluster.Name != "" {
+		// A node restarting into a cluster that is itself recovering (a
+		// new meta leader, or every node after a crash) waits for it as
+		// long as for a first start.
+		err = s.clusterRetry(ctx, cfg.Cluster, func(ctx context.Context) error {
+			_, err := s.js.AccountInfo(ctx)
+			return err
+		})
+	} else {
+		actx, cancel := withTimeout(ctx)
+		_, err = s.js.AccountInfo(actx)
+		cancel()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("natsstore: JetStream not available: %w", err)
 	}
 	return s, nil
@@ -347,7 +361,7 @@ func (s *Store) startEmbedded(cfg Config, serverLog *slog.Logger) error {
 	if !ns.JetStreamEnabled() {
 		return errors.New("natsstore: embedded server has no JetStream")
 	}
-	if c := cfg.Cluster; c.Name != "" && !netaddr.IsLoopback(c.Listen) && c.Listen != "" && cfg.ListenAuth.User == "" {
+	if c := cfg.Cluster; c.Name != "" && !netaddr.IsLoopback(c.Listen) && c.Listen != "" && cfg.ListenAuth.User == "" && cfg.ListenAuth.TLSCAFile == "" {
 		s.log.Warn("cluster routes listen beyond loopback with no authentication (allowed explicitly)", "cluster_listen", c.Listen)
 	}
 	if a := cfg.ListenAuth; cfg.ListenAddr != "" && !netaddr.IsLoopback(cfg.ListenAddr) {

@@ -284,18 +284,26 @@ func (s *Store) GetItem(ctx context.Context, bucket string, key []byte) ([]byte,
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	var raw []byte
+	var rev store.Revision
 	e, err := kv.Get(ctx, k)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	switch {
+	case (errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)) && s.replicas > 1:
+		// This node's replica may not have the item yet; ask the leader.
+		if raw, rev, err = s.leaderKV(ctx, kv.Bucket(), k); err != nil {
+			return nil, 0, err
+		}
+	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
 		return nil, 0, store.ErrNotFound
-	}
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
+	case errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound):
 		s.buckets.Delete(bucket)
 		return nil, 0, store.ErrNotFound
-	}
-	if err != nil {
+	case err != nil:
 		return nil, 0, fmt.Errorf("natsstore: get item: %w", err)
+	default:
+		raw, rev = e.Value(), store.Revision(e.Revision())
 	}
-	stored, val, err := unpackItem(e.Value())
+	stored, val, err := unpackItem(raw)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -304,7 +312,7 @@ func (s *Store) GetItem(ctx context.Context, bucket string, key []byte) ([]byte,
 		// must never answer for another.
 		return nil, 0, errors.New("natsstore: item key hash collision")
 	}
-	return val, store.Revision(e.Revision()), nil
+	return val, rev, nil
 }
 
 // PutItem implements store.Tables.
