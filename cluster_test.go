@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,96 +15,20 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/testcluster"
 )
 
-// clusterWait bounds every wait on the cluster: forming it and moving
-// leaders take seconds under -race on two cores.
-const clusterWait = 90 * time.Second
-
-// freePorts returns n loopback ports nobody listened on a moment ago.
-// Routes need each other's real ports before any node starts.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
-// node is one started cluster member; close stops it once.
-type node struct {
-	srv  *rivulet.Server
-	once sync.Once
-}
-
-func (n *node) close(t *testing.T) {
-	n.once.Do(func() {
-		if err := n.srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-}
-
-// startCluster starts three nodes at once: each waits in Start until the
-// others have joined, as an R3 metadata bucket needs three nodes.
-func startCluster(t *testing.T) []*node {
-	t.Helper()
-	ports := freePorts(t, 3)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	nodes := make([]*node, 3)
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	for i := range nodes {
-		cfg := rivulet.Config{
-			DataDir: t.TempDir(),
-			Cluster: rivulet.Cluster{
-				Name: "test", Node: fmt.Sprintf("n%d", i),
-				Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
-				Wait: clusterWait,
-			},
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srv, err := rivulet.Start(context.Background(), cfg)
-			if err == nil {
-				nodes[i] = &node{srv: srv}
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for _, n := range nodes {
-		if n != nil {
-			t.Cleanup(func() { n.close(t) })
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	return nodes
-}
-
-// eventually retries f until it succeeds or clusterWait passes.
+// eventually retries f until it succeeds or testcluster.Wait passes.
 func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(clusterWait)
+	deadline := time.Now().Add(testcluster.Wait)
 	for {
 		err := f()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, clusterWait, err)
+			t.Fatalf("%s: still failing after %v: %v", what, testcluster.Wait, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -146,39 +69,13 @@ func putSome(t *testing.T, c *kinesis.Client, stream, prefix string, n int, got 
 	}
 }
 
-// readShard reads a shard from TRIM_HORIZON to its end as of now.
-func readShard(ctx context.Context, c *kinesis.Client, stream, shard string) (map[string]string, error) {
-	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-		StreamName: &stream, ShardId: &shard, ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
-	})
-	if err != nil {
-		return nil, err
-	}
-	got := map[string]string{}
-	iter := it.ShardIterator
-	for iter != nil {
-		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range out.Records {
-			got[*r.SequenceNumber] = string(r.Data)
-		}
-		if aws.ToInt64(out.MillisBehindLatest) == 0 && len(out.Records) == 0 {
-			break
-		}
-		iter = out.NextShardIterator
-	}
-	return got, nil
-}
-
 // checkReadable waits until every acknowledged record reads back through
 // c, each under its own sequence number.
 func checkReadable(t *testing.T, c *kinesis.Client, stream string, want acked) {
 	t.Helper()
 	for shard, recs := range want {
 		eventually(t, "read "+shard, func() error {
-			got, err := readShard(context.Background(), c, stream, shard)
+			got, err := testcluster.ReadShard(context.Background(), c, stream, shard)
 			if err != nil {
 				return err
 			}
@@ -193,10 +90,10 @@ func checkReadable(t *testing.T, c *kinesis.Client, stream string, want acked) {
 }
 
 func TestClusterThreeNodes(t *testing.T) {
-	nodes := startCluster(t)
-	a := client(t, nodes[0].srv.Endpoint(), nil)
-	b := client(t, nodes[1].srv.Endpoint(), nil)
-	c := client(t, nodes[2].srv.Endpoint(), nil)
+	nodes := testcluster.Start(t, 3)
+	a := client(t, nodes[0].Endpoint(), nil)
+	b := client(t, nodes[1].Endpoint(), nil)
+	c := client(t, nodes[2].Endpoint(), nil)
 	ctx := context.Background()
 	const stream = "clustered"
 
@@ -211,7 +108,9 @@ func TestClusterThreeNodes(t *testing.T) {
 	checkReadable(t, c, stream, want)
 
 	// A clean stop of C: the leaders it held move to A or B.
-	nodes[2].close(t)
+	if err := nodes[2].Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 	putSome(t, a, stream, "after-a", 20, want)
 	putSome(t, b, stream, "after-b", 20, want)
 	checkReadable(t, a, stream, want)
@@ -254,9 +153,14 @@ func checkTooFewNodes(t *testing.T, err error) {
 // TestClusterOneNode: one node of three cannot form the cluster, nor
 // place its replicated metadata, and Start says so.
 func TestClusterOneNode(t *testing.T) {
-	var routes []string
-	for _, p := range freePorts(t, 3) {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	var routes []string // ports nobody listens on: the other two never start
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, "nats://"+l.Addr().String())
+		l.Close()
 	}
 	_, err := rivulet.Start(context.Background(), rivulet.Config{
 		DataDir: t.TempDir(),

@@ -22,11 +22,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -206,36 +204,23 @@ func runClusterSetup(b *testing.B, s clusterSetup, batches int, r *clusterResult
 // run before.
 func startNodes(b *testing.B, n int, syncAlways bool) (nodes []*env, stop func()) {
 	b.Helper()
-	cfgs := make([]rivulet.Config, n)
-	for i := range cfgs {
-		cfgs[i] = rivulet.Config{DataDir: b.TempDir(), SyncAlways: syncAlways}
-	}
+	dir := b.TempDir()
+	var srvs []*rivulet.Server
+	var err error
 	if n > 1 {
-		ports := clusterPorts(b, n)
-		var routes []string
-		for _, p := range ports {
-			routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-		}
-		for i := range cfgs {
-			cfgs[i].Cluster = rivulet.Cluster{
-				Name: "bench", Node: fmt.Sprintf("n%d", i),
-				Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
-				Wait: clusterFormWait,
-			}
-		}
+		srvs, err = rivulet.StartCluster(context.Background(), n, rivulet.Config{
+			DataDir: dir, SyncAlways: syncAlways, Cluster: rivulet.Cluster{Name: "bench", Wait: clusterFormWait},
+		})
+	} else {
+		var srv *rivulet.Server
+		srv, err = rivulet.Start(context.Background(), rivulet.Config{DataDir: dir, SyncAlways: syncAlways})
+		srvs = []*rivulet.Server{srv}
 	}
-	srvs := make([]*rivulet.Server, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range cfgs {
-		wg.Go(func() { srvs[i], errs[i] = rivulet.Start(context.Background(), cfgs[i]) })
+	if err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
 	var trs []*http.Transport
 	for _, srv := range srvs {
-		if srv == nil {
-			continue
-		}
 		tr := &http.Transport{MaxIdleConnsPerHost: 64}
 		trs = append(trs, tr)
 		nodes = append(nodes, &env{url: srv.Endpoint(), client: &http.Client{Transport: tr}})
@@ -245,41 +230,17 @@ func startNodes(b *testing.B, n int, syncAlways bool) (nodes []*env, stop func()
 			tr.CloseIdleConnections()
 		}
 		for _, srv := range srvs {
-			if srv == nil {
-				continue
-			}
 			if err := srv.Close(); err != nil {
 				b.Errorf("Close: %v", err)
 			}
 		}
 		// Gigabytes a round: gone now, not when the benchmark ends.
-		for _, cfg := range cfgs {
-			if err := os.RemoveAll(cfg.DataDir); err != nil {
-				b.Errorf("removing %s: %v", cfg.DataDir, err)
-			}
+		if err := os.RemoveAll(dir); err != nil {
+			b.Errorf("removing %s: %v", dir, err)
 		}
 	})
 	b.Cleanup(stop)
-	if err := errors.Join(errs...); err != nil {
-		b.Fatal(err)
-	}
 	return nodes, stop
-}
-
-// clusterPorts returns n loopback ports nobody listened on a moment ago:
-// every node's route needs the others' ports before any starts.
-func clusterPorts(b *testing.B, n int) []int {
-	b.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
 }
 
 // waitSeen polls until the node answers that the stream is ACTIVE; until

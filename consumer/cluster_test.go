@@ -2,10 +2,8 @@ package consumer_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -15,84 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/consumer"
 	"github.com/rivulet/rivulet/failover"
+	"github.com/rivulet/rivulet/internal/testcluster"
 )
-
-// clusterWait bounds every wait on the cluster: forming it and moving
-// leaders take seconds under -race on two cores.
-const clusterWait = 90 * time.Second
-
-// freePorts returns n loopback ports nobody listened on a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
-// clusterNode is one started cluster member; close stops it once.
-type clusterNode struct {
-	srv  *rivulet.Server
-	once sync.Once
-}
-
-func (n *clusterNode) close(t *testing.T) {
-	n.once.Do(func() {
-		if err := n.srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-}
-
-// startCluster starts three nodes at once: each waits in Start until the
-// others have joined.
-func startCluster(t *testing.T) []*clusterNode {
-	t.Helper()
-	ports := freePorts(t, 3)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	nodes := make([]*clusterNode, 3)
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	for i := range nodes {
-		cfg := rivulet.Config{
-			DataDir: t.TempDir(),
-			Cluster: rivulet.Cluster{
-				Name: "test", Node: fmt.Sprintf("n%d", i),
-				Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
-				Wait: clusterWait,
-			},
-		}
-		wg.Go(func() {
-			srv, err := rivulet.Start(context.Background(), cfg)
-			if err == nil {
-				nodes[i] = &clusterNode{srv: srv}
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for _, n := range nodes {
-		if n != nil {
-			t.Cleanup(func() { n.close(t) })
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	return nodes
-}
 
 // processed is the set of record payloads a worker processed.
 type processed struct {
@@ -116,10 +40,10 @@ func (p *processed) missing(want []string) []string {
 // fail over goes on processing while the node they use stops; every
 // record put before and after is processed at least once.
 func TestClusterNodeLoss(t *testing.T) {
-	nodes := startCluster(t)
+	nodes := testcluster.Start(t, 3)
 	var urls []string
 	for _, n := range nodes {
-		urls = append(urls, n.srv.Endpoint())
+		urls = append(urls, n.Endpoint())
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e, err := failover.New(urls, failover.WithLogger(logger))
@@ -135,7 +59,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &stream, ShardCount: aws.Int32(2)}); err != nil {
 		t.Fatal(err)
 	}
-	streamActive(ctx, t, kc, stream)
+	testcluster.WaitActive(ctx, t, kc, stream)
 	put := func(prefix string, n int) []string {
 		var want []string
 		var entries []types.PutRecordsRequestEntry
@@ -214,7 +138,9 @@ func TestClusterNodeLoss(t *testing.T) {
 	lost := make(chan struct{})
 	go func() {
 		defer close(lost)
-		nodes[0].close(t)
+		if err := nodes[0].Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 	}()
 	during := put("during", 200)
 	<-lost
@@ -231,30 +157,4 @@ func TestClusterNodeLoss(t *testing.T) {
 	}
 	t.Logf("%d records processed, %d of them more than once", len(got.seen), again)
 	got.mu.Unlock()
-}
-
-// streamActive waits until the stream is ACTIVE. A cluster node has been
-// seen to answer ResourceNotFoundException just after a CreateStream it
-// acknowledged (once, under -race), so that answer is waited out too, and
-// logged.
-func streamActive(ctx context.Context, t *testing.T, kc *kinesis.Client, stream string) {
-	t.Helper()
-	deadline := time.Now().Add(clusterWait)
-	for {
-		out, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
-		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			return
-		}
-		var nf *types.ResourceNotFoundException
-		if err != nil && !errors.As(err, &nf) {
-			t.Fatal(err)
-		}
-		if err != nil {
-			t.Logf("stream %s not found yet after CreateStream: %v", stream, err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream %s not ACTIVE after %v: %v", stream, clusterWait, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

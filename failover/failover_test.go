@@ -2,7 +2,6 @@ package failover_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.uber.org/goleak"
 
-	"github.com/rivulet/rivulet"
 	"github.com/rivulet/rivulet/failover"
+	"github.com/rivulet/rivulet/internal/testcluster"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -256,78 +255,6 @@ func retry(n int) aws.Retryer {
 	return e.Retryer()
 }
 
-// --- a three-node cluster in this process (the pattern of the root cluster_test.go) ---
-
-// clusterWait bounds every wait on the cluster: forming it and moving
-// leaders take seconds under -race on two cores.
-const clusterWait = 90 * time.Second
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
-type node struct {
-	srv  *rivulet.Server
-	once sync.Once
-}
-
-func (n *node) close(t *testing.T) {
-	n.once.Do(func() {
-		if err := n.srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-}
-
-func startCluster(t *testing.T) []*node {
-	t.Helper()
-	ports := freePorts(t, 3)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	nodes := make([]*node, 3)
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	for i := range nodes {
-		cfg := rivulet.Config{
-			DataDir: t.TempDir(),
-			Cluster: rivulet.Cluster{
-				Name: "test", Node: fmt.Sprintf("n%d", i),
-				Listen: fmt.Sprintf("127.0.0.1:%d", ports[i]), Routes: routes,
-				Wait: clusterWait,
-			},
-		}
-		wg.Go(func() {
-			srv, err := rivulet.Start(context.Background(), cfg)
-			if err == nil {
-				nodes[i] = &node{srv: srv}
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for _, n := range nodes {
-		if n != nil {
-			t.Cleanup(func() { n.close(t) })
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	return nodes
-}
-
 // acked is what the client reported as stored: data by shard and sequence
 // number.
 type acked struct {
@@ -346,40 +273,14 @@ func (a *acked) add(shard, seq, data string) {
 	a.n++
 }
 
-// readShard reads a shard from TRIM_HORIZON to its end as of now.
-func readShard(ctx context.Context, c *kinesis.Client, stream, shard string) (map[string]string, error) {
-	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-		StreamName: &stream, ShardId: &shard, ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
-	})
-	if err != nil {
-		return nil, err
-	}
-	got := map[string]string{}
-	iter := it.ShardIterator
-	for iter != nil {
-		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range out.Records {
-			got[*r.SequenceNumber] = string(r.Data)
-		}
-		if aws.ToInt64(out.MillisBehindLatest) == 0 && len(out.Records) == 0 {
-			break
-		}
-		iter = out.NextShardIterator
-	}
-	return got, nil
-}
-
 // TestClusterNodeLoss: a client on three nodes keeps writing while the
 // node it uses stops, without a failed call, and every record it reported
 // stored reads back through the survivors.
 func TestClusterNodeLoss(t *testing.T) {
-	nodes := startCluster(t)
+	nodes := testcluster.Start(t, 3)
 	var urls []string
 	for _, n := range nodes {
-		urls = append(urls, n.srv.Endpoint())
+		urls = append(urls, n.Endpoint())
 	}
 	e := newEndpoints(t, urls)
 	kc := e.Kinesis(awsConfig())
@@ -389,7 +290,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
 		t.Fatal(err)
 	}
-	streamActive(ctx, t, kc, stream)
+	testcluster.WaitActive(ctx, t, kc, stream)
 
 	got := &acked{recs: map[string]map[string]string{}}
 	var calls, entryFailures atomic.Int64
@@ -458,7 +359,9 @@ func TestClusterNodeLoss(t *testing.T) {
 		t.Errorf("current %s before the loss, want %s", e.Current(), urls[0])
 	}
 	before := calls.Load()
-	nodes[0].close(t)
+	if err := nodes[0].Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 	waitCalls(before + 80)
 	close(stop)
 	wg.Wait()
@@ -471,7 +374,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	t.Logf("%d calls (%d after the loss), %d records acknowledged, %d entries refused and sent again", calls.Load(), calls.Load()-before, got.n, entryFailures.Load())
 
 	for shard, want := range got.recs {
-		have, err := readShard(ctx, kc, stream, shard)
+		have, err := testcluster.ReadShard(ctx, kc, stream, shard)
 		if err != nil {
 			t.Fatalf("reading %s through the survivors: %v", shard, err)
 		}
@@ -481,31 +384,5 @@ func TestClusterNodeLoss(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d acknowledged, %d read", shard, len(want), len(have))
-	}
-}
-
-// streamActive waits until the stream is ACTIVE. A cluster node has been
-// seen to answer ResourceNotFoundException just after a CreateStream it
-// acknowledged (once, under -race), so that answer is waited out too, and
-// logged.
-func streamActive(ctx context.Context, t *testing.T, kc *kinesis.Client, stream string) {
-	t.Helper()
-	deadline := time.Now().Add(clusterWait)
-	for {
-		out, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
-		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			return
-		}
-		var nf *types.ResourceNotFoundException
-		if err != nil && !errors.As(err, &nf) {
-			t.Fatal(err)
-		}
-		if err != nil {
-			t.Logf("stream %s not found yet after CreateStream: %v", stream, err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream %s not ACTIVE after %v: %v", stream, clusterWait, err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -12,10 +12,11 @@
 //
 // Short and long suites: by default TestFaults runs only the short set
 // (kill -9 of a node leading a shard log), which is what `make test` and
-// CI run. RIVULET_CLUSTER_FAULTS=all runs every fault of issue 17; give
-// it a long timeout:
+// CI run. RIVULET_CLUSTER_FAULTS=all (make cluster-faults) runs every
+// fault of issue 17 in the default sync mode, then all of them again with
+// --sync=always; give it a long timeout:
 //
-//	RIVULET_CLUSTER_FAULTS=all go test -count=1 -timeout 30m -run TestFaults ./test/cluster
+//	RIVULET_CLUSTER_FAULTS=all go test -count=1 -timeout 60m -run TestFaults ./test/cluster
 //
 // RIVULET_CLUSTER_BINARY names a prebuilt rivulet binary to test instead
 // of building ./cmd/rivulet (with -race when the tests run with -race).

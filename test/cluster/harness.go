@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/internal/testbin"
 )
 
 // HarnessWait bounds every wait of the harness on a process or on the
@@ -35,77 +36,16 @@ const HarnessWait = 3 * time.Minute
 // does not hold up a query of the others.
 const statusWait = 5 * time.Second
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
+// rivuletBin is ./cmd/rivulet, with -race when the tests run with -race,
+// so the cluster doubles as a race test of the server.
+// RIVULET_CLUSTER_BINARY names a prebuilt binary instead.
+var rivuletBin = &testbin.Binary{Pkg: "./cmd/rivulet", Name: "rivulet", Race: raceEnabled, Env: "RIVULET_CLUSTER_BINARY"}
 
-// Binary builds ./cmd/rivulet once per test binary, with -race when the
-// tests run with -race, so the cluster doubles as a race test of the
-// server. RIVULET_CLUSTER_BINARY names a prebuilt binary instead.
-func Binary(t testing.TB) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if p := os.Getenv("RIVULET_CLUSTER_BINARY"); p != "" {
-			binPath, binErr = filepath.Abs(p)
-			return
-		}
-		root, err := moduleRoot()
-		if err != nil {
-			binErr = err
-			return
-		}
-		binDir, err = os.MkdirTemp("", "rivulet-cluster-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(binDir, "rivulet")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		args = append(args, "./cmd/rivulet")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// Binary builds ./cmd/rivulet once per test binary and returns its path.
+func Binary(t testing.TB) string { return rivuletBin.Path(t) }
 
 // RemoveBinary removes what Binary built; TestMain calls it.
-func RemoveBinary() {
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-}
-
-// moduleRoot finds the directory holding go.mod above the working one.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
+func RemoveBinary() { rivuletBin.Remove() }
 
 // nodeLog is a node's output over all its runs. It keeps only the newest
 // logKeep bytes, since a long fault run logs a lot, and remembers whether

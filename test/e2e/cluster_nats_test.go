@@ -10,51 +10,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rivulet/rivulet/internal/testbin"
 )
 
-var (
-	natsBuildOnce sync.Once
-	natsBinPath   string
-	natsBuildErr  error
-)
+// natsBin is nats-server, built from the module in go.mod.
+var natsBin = &testbin.Binary{Pkg: "github.com/nats-io/nats-server/v2", Name: "nats-server"}
 
-// natsServerBinary builds nats-server from the module in go.mod, once per
-// test binary, next to the rivulet binary (which TestMain removes).
-func natsServerBinary(t *testing.T) string {
-	t.Helper()
-	rivuletBinary(t) // makes binDir, unless a prebuilt binary is tested
-	natsBuildOnce.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			natsBuildErr = err
-			return
-		}
-		if binDir == "" {
-			if binDir, err = os.MkdirTemp("", "rivulet-e2e-"); err != nil {
-				natsBuildErr = err
-				return
-			}
-		}
-		natsBinPath = filepath.Join(binDir, "nats-server")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", natsBinPath, "github.com/nats-io/nats-server/v2")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			natsBuildErr = fmt.Errorf("go build nats-server: %v\n%s", err, out)
-		}
-	})
-	if natsBuildErr != nil {
-		t.Fatal(natsBuildErr)
-	}
-	return natsBinPath
-}
+func natsServerBinary(t *testing.T) string { return natsBin.Path(t) }
 
 // natsNode is one nats-server process of an external JetStream cluster.
 type natsNode struct {

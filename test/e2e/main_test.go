@@ -15,7 +15,8 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	removeBinary()
+	rivuletBin.Remove()
+	natsBin.Remove()
 	if code == 0 {
 		// Every test closes its HTTP clients and waits for its processes, so
 		// nothing of ours may still run here.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"github.com/rivulet/rivulet/internal/client"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/rivulet/rivulet/internal/client"
+	"github.com/rivulet/rivulet/internal/testbin"
 )
 
 // Test credentials. The server takes the account from its default
@@ -38,78 +39,14 @@ const (
 // servers.
 const hangTimeout = time.Minute
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// rivuletBin is ./cmd/rivulet, built on first use rather than in TestMain
+// so `go test -list` (used by make fuzz) stays cheap. Under -race the
+// server is built with -race too, so the real clients double as a race
+// test of the server. RIVULET_E2E_BINARY names a prebuilt binary to test
+// instead.
+var rivuletBin = &testbin.Binary{Pkg: "./cmd/rivulet", Name: "rivulet", Race: raceEnabled, Env: "RIVULET_E2E_BINARY"}
 
-// rivuletBinary builds ./cmd/rivulet once per test binary. It is built on
-// first use rather than in TestMain so `go test -list` (used by make fuzz)
-// stays cheap. Under -race the server is built with -race too, so the real
-// clients double as a race test of the server. RIVULET_E2E_BINARY names a
-// prebuilt binary to test instead.
-func rivuletBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("RIVULET_E2E_BINARY"); p != "" {
-			binPath, buildErr = filepath.Abs(p)
-			return
-		}
-		root, err := repoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir, err = os.MkdirTemp("", "rivulet-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(binDir, "rivulet")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		args = append(args, "./cmd/rivulet")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-func removeBinary() {
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-}
-
-// repoRoot finds the directory holding go.mod above the test's directory.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func rivuletBinary(t testing.TB) string { return rivuletBin.Path(t) }
 
 // syncBuffer collects a process's output; exec copies into it from its own
 // goroutines while the test reads it.

@@ -301,49 +301,66 @@ func (s *Store) directGet(ctx context.Context, stream string, req directReq) (ms
 func (s *Store) leaderKV(ctx context.Context, bucket, key string) ([]byte, store.Revision, error) {
 	ctx, cancel := context.WithTimeout(ctx, clusterGetTimeout)
 	defer cancel()
-	body, err := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + key})
+	m, err := s.msgGet(ctx, "KV_"+bucket, map[string]string{"last_by_subj": "$KV." + bucket + "." + key})
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, body)
-	if errors.Is(err, nats.ErrNoResponders) {
+	if op := m.header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
 		return nil, 0, store.ErrNotFound
 	}
+	return m.Data, store.Revision(m.Seq), nil
+}
+
+// apiMsg is a message as the JetStream API's STREAM.MSG.GET returns it.
+type apiMsg struct {
+	Subject string    `json:"subject"`
+	Seq     uint64    `json:"seq"`
+	Header  []byte    `json:"hdrs"`
+	Data    []byte    `json:"data"`
+	Time    time.Time `json:"time"`
+	header  nats.Header
+}
+
+// msgGet asks stream's leader for the one message req selects;
+// store.ErrNotFound when none matches or there is no such stream.
+func (s *Store) msgGet(ctx context.Context, stream string, req any) (*apiMsg, error) {
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %w", key, err)
+		return nil, err
+	}
+	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: get from %s's leader: %w", stream, err)
 	}
 	var resp struct {
-		Message *struct {
-			Seq    uint64 `json:"seq"`
-			Header []byte `json:"hdrs"`
-			Data   []byte `json:"data"`
-		} `json:"message"`
-		Error *struct {
+		Message *apiMsg `json:"message"`
+		Error   *struct {
 			Code        int    `json:"code"`
 			Description string `json:"description"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(m.Data, &resp); err != nil {
-		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %w", key, err)
+		return nil, fmt.Errorf("natsstore: get from %s's leader: %w", stream, err)
 	}
 	switch {
 	case resp.Error != nil && resp.Error.Code == 404:
-		return nil, 0, store.ErrNotFound
+		return nil, store.ErrNotFound
 	case resp.Error != nil:
-		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %d %s", key, resp.Error.Code, resp.Error.Description)
+		return nil, fmt.Errorf("natsstore: get from %s's leader: %d %s", stream, resp.Error.Code, resp.Error.Description)
 	case resp.Message == nil:
-		return nil, 0, fmt.Errorf("natsstore: get %s from the leader: empty answer", key)
+		return nil, fmt.Errorf("natsstore: get from %s's leader: empty answer", stream)
 	}
-	if len(resp.Message.Header) > 0 {
-		h, err := nats.DecodeHeadersMsg(resp.Message.Header)
-		if err != nil {
-			return nil, 0, fmt.Errorf("natsstore: get %s from the leader: %w", key, err)
-		}
-		if op := h.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			return nil, 0, store.ErrNotFound
+	msg := resp.Message
+	msg.header = nats.Header{}
+	if len(msg.Header) > 0 {
+		if msg.header, err = nats.DecodeHeadersMsg(msg.Header); err != nil {
+			return nil, fmt.Errorf("natsstore: get from %s's leader: headers: %w", stream, err)
 		}
 	}
-	return resp.Message.Data, store.Revision(resp.Message.Seq), nil
+	return msg, nil
 }
 
 // clusterGetTimeout bounds one get attempt in a cluster.
@@ -358,63 +375,31 @@ func (s *Store) leaderGet(ctx context.Context, stream string, req directReq) (ms
 	one := directReq{Seq: req.Seq, NextFor: req.NextFor, StartTime: req.StartTime}
 	size := 0
 	for len(msgs) < batch {
-		body, err := json.Marshal(one)
+		m, err := s.msgGet(ctx, stream, one)
+		if errors.Is(err, store.ErrNotFound) && len(msgs) > 0 {
+			return msgs, 0, nil // nothing more
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			// As a direct get answers: no message at or after the start.
+			return nil, 0, nil
+		}
 		if err != nil {
 			return nil, 0, err
 		}
-		m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
-		if errors.Is(err, nats.ErrNoResponders) {
-			return nil, 0, store.ErrNotFound
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("natsstore: get %s: %w", stream, err)
-		}
-		var resp struct {
-			Message *struct {
-				Subject string    `json:"subject"`
-				Seq     uint64    `json:"seq"`
-				Header  []byte    `json:"hdrs"`
-				Data    []byte    `json:"data"`
-				Time    time.Time `json:"time"`
-			} `json:"message"`
-			Error *struct {
-				Code        int    `json:"code"`
-				Description string `json:"description"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(m.Data, &resp); err != nil {
-			return nil, 0, fmt.Errorf("natsstore: get %s: %w", stream, err)
-		}
-		if resp.Error != nil {
-			if resp.Error.Code == 404 {
-				return msgs, 0, nil // nothing more
-			}
-			return nil, 0, fmt.Errorf("natsstore: get %s: %d %s", stream, resp.Error.Code, resp.Error.Description)
-		}
-		if resp.Message == nil {
-			return nil, 0, fmt.Errorf("natsstore: get %s: empty answer", stream)
-		}
-		rm := resp.Message
-		h := nats.Header{}
-		if len(rm.Header) > 0 {
-			if h, err = nats.DecodeHeadersMsg(rm.Header); err != nil {
-				return nil, 0, fmt.Errorf("natsstore: get %s: headers: %w", stream, err)
-			}
-		}
-		t := rm.Time
-		if v := h.Get(timeHeader); v != "" {
-			if t, err = msgTime(h); err != nil {
+		t := m.Time
+		if m.header.Get(timeHeader) != "" {
+			if t, err = msgTime(m.header); err != nil {
 				return nil, 0, fmt.Errorf("natsstore: get %s: %w", stream, err)
 			}
 		}
-		msgs = append(msgs, rawMsg{subject: rm.Subject, seq: rm.Seq, time: t, header: h, data: rm.Data})
-		size += len(rm.Subject) + len(rm.Header) + len(rm.Data)
+		msgs = append(msgs, rawMsg{subject: m.Subject, seq: m.Seq, time: t, header: m.header, data: m.Data})
+		size += len(m.Subject) + len(m.Header) + len(m.Data)
 		if req.MaxBytes > 0 && size >= req.MaxBytes {
 			break
 		}
 		// The next message after this one; a batch steps over deleted
 		// sequences as the direct get does.
-		one = directReq{Seq: rm.Seq + 1, NextFor: req.NextFor}
+		one = directReq{Seq: m.Seq + 1, NextFor: req.NextFor}
 		if one.NextFor == "" {
 			one.NextFor = ">"
 		}
