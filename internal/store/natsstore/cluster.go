@@ -310,27 +310,38 @@ func (s *Store) checkExternalLive(what string) error {
 	// CanPlace takes no context; the bound is the store's usual one.
 	ctx, cancel := withTimeout(context.Background())
 	defer cancel()
-	st, err := s.js.Stream(ctx, "KV_"+metaBucket)
-	if err != nil {
-		return nil // JetStream decides, as without the check
-	}
-	c := st.CachedInfo().Cluster
-	if c == nil || len(c.Replicas)+1 < s.replicas {
-		return nil
-	}
-	live := 0
-	if c.Leader != "" {
-		live++
-	}
-	for _, p := range c.Replicas {
-		if !p.Offline && p.Current {
+	// A replica just created or catching up is briefly not current
+	// either: a count short of replicas is asked again before it counts.
+	for attempt := 0; ; attempt++ {
+		st, err := s.js.Stream(ctx, "KV_"+metaBucket)
+		if err != nil {
+			return nil // JetStream decides, as without the check
+		}
+		c := st.CachedInfo().Cluster
+		if c == nil || len(c.Replicas)+1 < s.replicas {
+			return nil
+		}
+		live := 0
+		if c.Leader != "" {
 			live++
 		}
+		for _, p := range c.Replicas {
+			if !p.Offline && p.Current {
+				live++
+			}
+		}
+		if live >= s.replicas {
+			return nil
+		}
+		if attempt == 3 {
+			return fmt.Errorf("natsstore: %s: %w: %d replicas wanted, %d NATS cluster node(s) live", what, store.ErrReplicas, s.replicas, live)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
-	if live < s.replicas {
-		return fmt.Errorf("natsstore: %s: %w: %d replicas wanted, %d NATS cluster node(s) live", what, store.ErrReplicas, s.replicas, live)
-	}
-	return nil
 }
 
 var _ store.Placer = (*Store)(nil)
