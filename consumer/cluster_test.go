@@ -3,18 +3,15 @@ package consumer_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rivulet/rivulet/consumer"
-	"github.com/rivulet/rivulet/failover"
 	"github.com/rivulet/rivulet/internal/testcluster"
 )
 
@@ -41,17 +38,9 @@ func (p *processed) missing(want []string) []string {
 // record put before and after is processed at least once.
 func TestClusterNodeLoss(t *testing.T) {
 	nodes := testcluster.Start(t, 3)
-	var urls []string
-	for _, n := range nodes {
-		urls = append(urls, n.Endpoint())
-	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := failover.New(urls, failover.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.CloseIdleConnections)
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	urls := testcluster.URLs(nodes)
+	logger := testcluster.Logger(t)
+	e, cfg := testcluster.Failover(t, nodes)
 	kc, ddb := e.Kinesis(cfg), e.DynamoDB(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

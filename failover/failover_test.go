@@ -278,10 +278,7 @@ func (a *acked) add(shard, seq, data string) {
 // stored reads back through the survivors.
 func TestClusterNodeLoss(t *testing.T) {
 	nodes := testcluster.Start(t, 3)
-	var urls []string
-	for _, n := range nodes {
-		urls = append(urls, n.Endpoint())
-	}
+	urls := testcluster.URLs(nodes)
 	e := newEndpoints(t, urls)
 	kc := e.Kinesis(awsConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)

@@ -2,16 +2,13 @@ package producer_test
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/rivulet/rivulet/failover"
 	"github.com/rivulet/rivulet/internal/testcluster"
 	"github.com/rivulet/rivulet/producer"
 )
@@ -21,17 +18,10 @@ import (
 // record it reported delivered reads back from the survivors.
 func TestClusterNodeLoss(t *testing.T) {
 	nodes := testcluster.Start(t, 3)
-	var urls []string
-	for _, n := range nodes {
-		urls = append(urls, n.Endpoint())
-	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := failover.New(urls, failover.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.CloseIdleConnections)
-	kc := e.Kinesis(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	urls := testcluster.URLs(nodes)
+	logger := testcluster.Logger(t)
+	e, cfg := testcluster.Failover(t, nodes)
+	kc := e.Kinesis(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	stream := "produced"

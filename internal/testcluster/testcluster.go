@@ -6,14 +6,17 @@ package testcluster
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rivulet/rivulet"
+	"github.com/rivulet/rivulet/failover"
 )
 
 // Wait bounds every wait on a cluster: forming it and moving leaders take
@@ -84,4 +87,30 @@ func ReadShard(ctx context.Context, c *kinesis.Client, stream, shard string) (ma
 		iter = out.NextShardIterator
 	}
 	return got, nil
+}
+
+// URLs are the nodes' endpoints.
+func URLs(nodes []*rivulet.Server) []string {
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, n.Endpoint())
+	}
+	return urls
+}
+
+// Logger writes warnings and errors to the test's output.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// Failover is a failover.Endpoints over the nodes, logging its warnings
+// to the test, and the static aws.Config its clients take.
+func Failover(t testing.TB, nodes []*rivulet.Server) (*failover.Endpoints, aws.Config) {
+	t.Helper()
+	e, err := failover.New(URLs(nodes), failover.WithLogger(Logger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.CloseIdleConnections)
+	return e, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 }
