@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,16 +29,25 @@ import (
 
 // Server is a running versitygw.
 type Server struct {
-	Endpoint  string // http://127.0.0.1:PORT
+	Endpoint  string // http://127.0.0.1:PORT (https:// for StartTLS)
 	AccessKey string
 	SecretKey string
 	Region    string
 	// Dir is the POSIX root: bucket B's object K is the file Dir/B/K.
 	Dir string
 
+	// TLS, for StartTLS, is a client configuration that trusts the server.
+	TLS *tls.Config
+
 	cmd    *exec.Cmd
 	exited chan struct{}
 	out    *syncBuffer
+}
+
+// TLSFiles are PEM files for StartTLS: the server's certificate and key,
+// and the CA that clients trust.
+type TLSFiles struct {
+	Cert, Key, CA string
 }
 
 const hint = "run scripts/install-clients.sh"
@@ -75,6 +88,18 @@ const startTimeout = 2 * time.Minute
 // missing or does not come up.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return startWith(tb, nil)
+}
+
+// StartTLS is Start serving HTTPS with the given certificate: Endpoint is
+// https://127.0.0.1:PORT and TLS trusts it.
+func StartTLS(tb testing.TB, files TLSFiles) *Server {
+	tb.Helper()
+	return startWith(tb, &files)
+}
+
+func startWith(tb testing.TB, files *TLSFiles) *Server {
+	tb.Helper()
 	bin, err := Path()
 	if err != nil {
 		tb.Fatal(err)
@@ -82,7 +107,7 @@ func Start(tb testing.TB) *Server {
 	var lastErr error
 	// Another process may take the free port before versitygw binds it.
 	for range 5 {
-		s, err := start(tb, bin)
+		s, err := start(tb, bin, files)
 		if err == nil {
 			return s
 		}
@@ -92,7 +117,7 @@ func Start(tb testing.TB) *Server {
 	return nil
 }
 
-func start(tb testing.TB, bin string) (*Server, error) {
+func start(tb testing.TB, bin string, files *TLSFiles) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -109,10 +134,22 @@ func start(tb testing.TB, bin string) (*Server, error) {
 	if err := os.Mkdir(s.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(bin,
-		"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
-		"--port", "127.0.0.1:"+port, "--quiet",
-		"posix", s.Dir)
+	args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
+		"--port", "127.0.0.1:" + port, "--quiet"}
+	if files != nil {
+		ca, err := os.ReadFile(files.CA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, fmt.Errorf("tests3: no certificate in %s", files.CA)
+		}
+		s.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		s.Endpoint = "https://" + net.JoinHostPort("127.0.0.1", port)
+		args = append(args, "--cert", files.Cert, "--key", files.Key)
+	}
+	s.cmd = exec.Command(bin, append(args, "posix", s.Dir)...)
 	s.cmd.Env = cleanEnv()
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -155,7 +192,7 @@ func freePort() (string, error) {
 }
 
 func (s *Server) waitReady() error {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: s.TLS}}
 	deadline := time.Now().Add(startTimeout)
 	for {
 		// Any HTTP answer (an anonymous request gets 403) means it serves.
@@ -210,7 +247,7 @@ func (s *Server) do(ctx context.Context, method, path string, body []byte) error
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "s3", s.Region, time.Now()); err != nil {
 		return err
 	}
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: s.TLS}}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -244,4 +281,33 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// CPU is the processor time versitygw has used so far (Linux only: read
+// from /proc), for benchmarks that count the server's share.
+func (s *Server) CPU() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which ends at the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("tests3: unexpected /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("tests3: short /proc stat")
+	}
+	// utime and stime are fields 14 and 15 of the whole line, in clock
+	// ticks of 1/100 s on Linux.
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }

@@ -2,8 +2,15 @@ package s3_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -19,6 +26,7 @@ import (
 	"github.com/rivulet/rivulet/internal/delivery/dest"
 	"github.com/rivulet/rivulet/internal/delivery/dest/desttest"
 	"github.com/rivulet/rivulet/internal/delivery/dest/s3"
+	"github.com/rivulet/rivulet/internal/testpki"
 	"github.com/rivulet/rivulet/internal/tests3"
 )
 
@@ -29,6 +37,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type recorder struct {
 	base *http.Transport
 	fail func(*http.Request) bool
+	// tamper, if it returns true for a request, has one byte of its body
+	// changed after the request was signed.
+	tamper func(*http.Request) bool
 
 	mu   sync.Mutex
 	reqs []request
@@ -37,16 +48,42 @@ type recorder struct {
 type request struct {
 	method, path string
 	query        url.Values
+	header       http.Header
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
-	r.reqs = append(r.reqs, request{req.Method, req.URL.Path, req.URL.Query()})
+	r.reqs = append(r.reqs, request{req.Method, req.URL.Path, req.URL.Query(), req.Header.Clone()})
 	r.mu.Unlock()
 	if r.fail != nil && r.fail(req) {
 		return nil, errors.New("injected transport failure")
 	}
+	if r.tamper != nil && r.tamper(req) && req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > 0 {
+			body[len(body)/2] ^= 0x20
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	return r.base.RoundTrip(req)
+}
+
+// last returns the last request with method to path.
+func (r *recorder) last(method, path string) (request, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, req := range slices.Backward(r.reqs) {
+		if req.method == method && req.path == path {
+			return req, true
+		}
+	}
+	return request{}, false
 }
 
 // count returns how many requests had method and a query parameter named q.
@@ -64,16 +101,20 @@ func (r *recorder) count(method, q string) int {
 
 // newClient gives an HTTP client whose idle connections close at cleanup,
 // so goleak sees no stray goroutines.
-func newClient(t *testing.T) (*http.Client, *recorder) {
-	tr := &http.Transport{MaxIdleConnsPerHost: 32}
+func newClient(t testing.TB) (*http.Client, *recorder) {
+	return newTLSClient(t, nil)
+}
+
+func newTLSClient(t testing.TB, tc *tls.Config) (*http.Client, *recorder) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 32, TLSClientConfig: tc}
 	t.Cleanup(tr.CloseIdleConnections)
 	rec := &recorder{base: tr}
 	return &http.Client{Transport: rec}, rec
 }
 
-func newStore(t *testing.T, srv *tests3.Server, partSize int64) (*s3.Store, *recorder) {
+func newStore(t testing.TB, srv *tests3.Server, partSize int64) (*s3.Store, *recorder) {
 	t.Helper()
-	hc, rec := newClient(t)
+	hc, rec := newTLSClient(t, srv.TLS)
 	st, err := s3.New(t.Context(), s3.Config{
 		Endpoint:        srv.Endpoint,
 		Region:          srv.Region,
@@ -90,7 +131,7 @@ func newStore(t *testing.T, srv *tests3.Server, partSize int64) (*s3.Store, *rec
 
 var bucketSeq atomic.Int64
 
-func newBucket(t *testing.T, srv *tests3.Server) string {
+func newBucket(t testing.TB, srv *tests3.Server) string {
 	name := fmt.Sprintf("rivulet-test-%d", bucketSeq.Add(1))
 	srv.CreateBucket(t, name)
 	return name
@@ -116,6 +157,85 @@ func randomBody(n int) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
+}
+
+// TestIntegrity checks what protects an object's bytes on the way: over
+// HTTP the body's SHA-256 is signed; over HTTPS TLS carries it and the
+// payload is UNSIGNED-PAYLOAD. Either way PutObject sends the body's CRC32
+// (S3 wants a checksum or Content-MD5 for Object Lock buckets) and no
+// Content-MD5. A body changed after signing is refused by the server and
+// leaves no object; parts of a multipart upload carry Content-MD5.
+func TestIntegrity(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		tls  bool
+	}{{"http", false}, {"https", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var srv *tests3.Server
+			if tc.tls {
+				pki := testpki.New(t)
+				srv = tests3.StartTLS(t, tests3.TLSFiles{Cert: pki.ServerCert, Key: pki.ServerKey, CA: pki.CA})
+			} else {
+				srv = tests3.Start(t)
+			}
+			st, rec := newStore(t, srv, s3.MinPartSize)
+			bucket := newBucket(t, srv)
+			body := randomBody(100 << 10)
+			if err := st.Put(t.Context(), bucket, "whole", body); err != nil {
+				t.Fatal(err)
+			}
+			req, ok := rec.last(http.MethodPut, "/"+bucket+"/whole")
+			if !ok {
+				t.Fatalf("no PutObject request recorded: %v", rec.reqs)
+			}
+			var sum [4]byte
+			binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE(body))
+			if got, want := req.header.Get("X-Amz-Checksum-Crc32"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
+				t.Errorf("x-amz-checksum-crc32 = %q, want %q", got, want)
+			}
+			if got := req.header.Get("Content-Md5"); got != "" {
+				t.Errorf("Content-MD5 = %q, want none", got)
+			}
+			payload := sha256.Sum256(body)
+			wantHash := hex.EncodeToString(payload[:])
+			if tc.tls {
+				wantHash = "UNSIGNED-PAYLOAD"
+			}
+			if got := req.header.Get("X-Amz-Content-Sha256"); got != wantHash {
+				t.Errorf("x-amz-content-sha256 = %q, want %q", got, wantHash)
+			}
+			if got, err := st.Get(t.Context(), bucket, "whole"); err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("Get: %d bytes, %v", len(got), err)
+			}
+
+			rec.tamper = func(r *http.Request) bool { return r.URL.Path == "/"+bucket+"/tampered" }
+			err := st.Put(t.Context(), bucket, "tampered", body)
+			rec.tamper = nil
+			if err == nil {
+				t.Fatal("Put of a body changed after signing succeeded")
+			}
+			if _, err := st.Get(t.Context(), bucket, "tampered"); !errors.Is(err, dest.ErrNotFound) {
+				t.Errorf("Get after the refused Put: %v, want dest.ErrNotFound", err)
+			}
+
+			big := randomBody(s3.MinPartSize + 1000)
+			if err := st.Put(t.Context(), bucket, "parts", big); err != nil {
+				t.Fatal(err)
+			}
+			part, ok := rec.last(http.MethodPut, "/"+bucket+"/parts")
+			if !ok || !part.query.Has("partNumber") {
+				t.Fatalf("last request for parts: %+v, want an UploadPart", part)
+			}
+			if part.header.Get("Content-Md5") == "" {
+				t.Error("UploadPart without Content-MD5")
+			}
+			if got, err := st.Get(t.Context(), bucket, "parts"); err != nil || !bytes.Equal(got, big) {
+				t.Fatalf("Get of the multipart object: %d bytes, %v", len(got), err)
+			}
+		})
+	}
 }
 
 func TestMultipart(t *testing.T) {
