@@ -6,7 +6,7 @@ package bench
 // run; and how long one record takes from PutRecord to a visible object
 // with no buffering interval. Run with
 //
-//	go test -run '^$' -bench Firehose -benchtime 1x -count 3 -timeout 30m ./bench/
+//	go test -run '^$' -bench 'Firehose$|FirehoseLatency' -benchtime 1x -count 3 -timeout 30m ./bench/
 //
 // with this file's flags after -args (-firehose.records=100000 ...).
 // The server runs in-process (rivulet.Start, on disk); S3 is a real
