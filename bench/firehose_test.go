@@ -488,6 +488,23 @@ func (t *tally) waitFor(ctx context.Context, records, bytes int64, every time.Du
 	}
 }
 
+// fhCase is a destination ("local", "s3", or "off": none) and a
+// compression format.
+type fhCase struct {
+	target string
+	comp   fhtypes.CompressionFormat
+}
+
+func (c fhCase) name() string { return c.target + "-" + strings.ToLower(string(c.comp)) }
+
+// fhCases are the delivering cases of the Firehose benchmarks.
+var fhCases = []fhCase{
+	{"local", fhtypes.CompressionFormatUncompressed},
+	{"local", fhtypes.CompressionFormatGzip},
+	{"s3", fhtypes.CompressionFormatUncompressed},
+	{"s3", fhtypes.CompressionFormatGzip},
+}
+
 // BenchmarkFirehose puts the same records (-firehose.records of 100–1000
 // bytes, 500 per call, -firehose.producers callers) with PutRecordBatch
 // into a DirectPut delivery stream (SizeInMBs 5, IntervalInSeconds -firehose.interval, 1 by default)
@@ -511,17 +528,8 @@ func BenchmarkFirehose(b *testing.B) {
 	records := int64(batches * fhBatch)
 	data := fhRecordsOnce()
 	iteration := 0
-	for _, tc := range []struct {
-		target string
-		comp   fhtypes.CompressionFormat
-	}{
-		{"off", fhtypes.CompressionFormatUncompressed},
-		{"local", fhtypes.CompressionFormatUncompressed},
-		{"local", fhtypes.CompressionFormatGzip},
-		{"s3", fhtypes.CompressionFormatUncompressed},
-		{"s3", fhtypes.CompressionFormatGzip},
-	} {
-		name := tc.target + "-" + strings.ToLower(string(tc.comp))
+	for _, tc := range append([]fhCase{{"off", fhtypes.CompressionFormatUncompressed}}, fhCases...) {
+		name := tc.name()
 		delivering := tc.target != "off"
 		if !delivering {
 			name = "putbatch-no-delivery"

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,16 +32,8 @@ func BenchmarkFirehoseDrain(b *testing.B) {
 	records := int64(batches * fhBatch)
 	data := fhRecordsOnce()
 	iteration := 0
-	for _, tc := range []struct {
-		target string
-		comp   fhtypes.CompressionFormat
-	}{
-		{"local", fhtypes.CompressionFormatUncompressed},
-		{"local", fhtypes.CompressionFormatGzip},
-		{"s3", fhtypes.CompressionFormatUncompressed},
-		{"s3", fhtypes.CompressionFormatGzip},
-	} {
-		name := tc.target + "-" + strings.ToLower(string(tc.comp))
+	for _, tc := range fhCases {
+		name := tc.name()
 		b.Run(name, func(b *testing.B) {
 			var fh rivulet.Firehose
 			root := b.TempDir()
