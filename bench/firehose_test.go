@@ -450,7 +450,11 @@ func (t *tally) waitFor(ctx context.Context, records, bytes int64, every time.Du
 	for {
 		if t.watch == nil || time.Since(scanned) >= time.Second {
 			if t.watch != nil {
-				t.watch.drain() // the scan sees what the events said
+				// The scan counts what the events said; new directories
+				// still get watched.
+				if err := t.watch.drain(); err != nil {
+					return time.Time{}, err
+				}
 			}
 			if err := t.scan(); err != nil {
 				return time.Time{}, err

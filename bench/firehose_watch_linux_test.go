@@ -70,20 +70,18 @@ func (w *dirWatch) add(dir string) error {
 	})
 }
 
-// drain discards the events so far.
-func (w *dirWatch) drain() {
-	for {
-		if n, _ := unix.Read(w.fd, w.buf); n <= 0 {
-			return
-		}
-	}
-}
+// drain takes the events so far, before a full scan counts the files:
+// only new directories are acted on (watched).
+func (w *dirWatch) drain() error { return w.apply(nil, 0) }
 
-// apply waits up to wait for events and counts the files they name.
+// apply waits up to wait for events, watches the directories they name
+// and counts the files with t, unless t is nil.
 func (w *dirWatch) apply(t *tally, wait time.Duration) error {
-	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
-	if _, err := unix.Poll(fds, int(wait.Milliseconds())); err != nil && !errors.Is(err, unix.EINTR) {
-		return err
+	if wait > 0 {
+		fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(wait.Milliseconds())); err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
 	}
 	for {
 		n, err := unix.Read(w.fd, w.buf)
@@ -105,6 +103,9 @@ func (w *dirWatch) apply(t *tally, wait time.Duration) error {
 				if err := w.add(p); err != nil {
 					return err
 				}
+				continue
+			}
+			if t == nil {
 				continue
 			}
 			if err := t.count1(p); err != nil {

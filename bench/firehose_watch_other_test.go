@@ -12,6 +12,6 @@ type dirWatch struct{}
 
 func newDirWatch(*testing.B, string) *dirWatch { return nil }
 
-func (*dirWatch) drain() {}
+func (*dirWatch) drain() error { return nil }
 
 func (*dirWatch) apply(*tally, time.Duration) error { return nil }
