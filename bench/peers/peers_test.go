@@ -30,23 +30,6 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	// The command name may hold spaces and parentheses.
-	stat := "4242 (node (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 123 456 789"
-	got, err := parseStat([]byte(stat))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != 3.25 {
-		t.Fatalf("cpu = %v, want 3.25 (325 ticks)", got)
-	}
-	for _, bad := range []string{"", "12 (x", "1 (x) S 1 2", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 u s"} {
-		if _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q) accepted", bad)
-		}
-	}
-}
-
 func TestParseProcStat(t *testing.T) {
 	stat := "cpu  1000 50 300 90000 400 20 30 0 0 0\ncpu0 500 25 150 45000 200 10 15 0 0 0\n"
 	got, err := parseProcStat([]byte(stat))

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rivulet/rivulet/internal/procstat"
 )
 
 // proc is a server process the harness started.
@@ -205,32 +207,8 @@ const clockTicks = 100
 
 // readCPU is the CPU time (user + system) a process has used, in seconds.
 func readCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStat(b)
-}
-
-// parseStat takes utime and stime, the 14th and 15th fields of
-// /proc/PID/stat; the command name (2nd) may hold spaces, so fields are
-// counted after its closing parenthesis.
-func parseStat(b []byte) (float64, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("short stat")
-	}
-	// f[0] is field 3 (state), so utime is f[11] and stime f[12].
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return float64(u+s) / clockTicks, nil
+	d, err := procstat.CPU(pid)
+	return d.Seconds(), err
 }
 
 // readBusy is the CPU time, in seconds over all cores, the whole machine

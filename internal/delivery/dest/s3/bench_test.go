@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rivulet/rivulet/internal/testpki"
 	"github.com/rivulet/rivulet/internal/tests3"
 )
 
@@ -17,18 +16,9 @@ import (
 //
 //	go test -run '^$' -bench Put -count 5 ./internal/delivery/dest/s3/
 func BenchmarkPut(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		tls  bool
-	}{{"http", false}, {"https", true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			var srv *tests3.Server
-			if tc.tls {
-				pki := testpki.New(b)
-				srv = tests3.StartTLS(b, tests3.TLSFiles{Cert: pki.ServerCert, Key: pki.ServerKey, CA: pki.CA})
-			} else {
-				srv = tests3.Start(b)
-			}
+	for _, scheme := range schemes {
+		b.Run(scheme, func(b *testing.B) {
+			srv := startScheme(b, scheme)
 			st, _ := newStore(b, srv, 0)
 			bucket := newBucket(b, srv)
 			body := randomBody(5 << 20)

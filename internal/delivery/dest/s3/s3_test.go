@@ -167,19 +167,10 @@ func randomBody(n int) []byte {
 // leaves no object; parts of a multipart upload carry Content-MD5.
 func TestIntegrity(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		tls  bool
-	}{{"http", false}, {"https", true}} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
 			t.Parallel()
-			var srv *tests3.Server
-			if tc.tls {
-				pki := testpki.New(t)
-				srv = tests3.StartTLS(t, tests3.TLSFiles{Cert: pki.ServerCert, Key: pki.ServerKey, CA: pki.CA})
-			} else {
-				srv = tests3.Start(t)
-			}
+			srv := startScheme(t, scheme)
 			st, rec := newStore(t, srv, s3.MinPartSize)
 			bucket := newBucket(t, srv)
 			body := randomBody(100 << 10)
@@ -200,7 +191,7 @@ func TestIntegrity(t *testing.T) {
 			}
 			payload := sha256.Sum256(body)
 			wantHash := hex.EncodeToString(payload[:])
-			if tc.tls {
+			if scheme == "https" {
 				wantHash = "UNSIGNED-PAYLOAD"
 			}
 			if got := req.header.Get("X-Amz-Content-Sha256"); got != wantHash {
@@ -236,6 +227,20 @@ func TestIntegrity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// schemes are what startScheme serves.
+var schemes = []string{"http", "https"}
+
+// startScheme runs versitygw over HTTP, or over HTTPS with a new
+// certificate.
+func startScheme(tb testing.TB, scheme string) *tests3.Server {
+	tb.Helper()
+	if scheme == "http" {
+		return tests3.Start(tb)
+	}
+	pki := testpki.New(tb)
+	return tests3.StartTLS(tb, tests3.TLSFiles{Cert: pki.ServerCert, Key: pki.ServerKey, CA: pki.CA})
 }
 
 func TestMultipart(t *testing.T) {
